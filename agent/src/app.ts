@@ -1,0 +1,49 @@
+// Wires the agent's parts once (state DB, blob store, repositories, VIN table) for the CLI commands; no singletons.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../../lib/log/index.js';
+import { packageRoot } from '../../lib/package-root.js';
+import { loadVinTable, PackageRepository, type VinTable } from './catalog/index.js';
+import type { Config } from './config/index.js';
+import { openStateDb, type StateDb } from './db/index.js';
+import { BlobStore } from './store/index.js';
+
+export interface Agent {
+  readonly config: Config;
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly state: StateDb;
+  readonly store: BlobStore;
+  readonly packages: PackageRepository;
+  readonly vinTable: VinTable;
+  readonly version: string;
+  close(): void;
+}
+
+export function agentVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Opens the state DB (applying migrations) and the store; `recover` runs the store's start-up recovery. */
+export async function openAgent(config: Config, log: Logger, options: { recover?: boolean } = {}): Promise<Agent> {
+  const dataDir = resolve(config.dataDir);
+  const state = await openStateDb(join(dataDir, 'state.db'));
+  const store = new BlobStore({ root: dataDir, db: state.db, log, reserveBytes: config.store.reserveBytes });
+  await store.init();
+  if (options.recover) {
+    const report = await store.recover();
+    if (report.tempFilesRemoved + report.adopted + report.discarded + report.missing > 0) log.warn('store: recovered after an interrupted write', { ...report });
+  }
+  return {
+    config,
+    dataDir,
+    log,
+    state,
+    store,
+    packages: new PackageRepository(state.db),
+    vinTable: loadVinTable(),
+    version: agentVersion(),
+    close: () => state.close(),
+  };
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// The `plugsrv` command: parses arguments, wires the agent once, runs one command, maps errors to exit codes.
+import { resolve, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { createLogger, defaultSink, type Logger } from '../../../lib/log/index.js';
+import { isPlugsrvError } from '../../../lib/errors.js';
+import { agentVersion, openAgent } from '../app.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { ensureSamples } from '../demo/samples.js';
+import { exitCodeOf } from '../errors.js';
+import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
+import { clearLock, readLock, setLock } from '../lock/index.js';
+import { startServeRole } from '../serve/index.js';
+import { importProgress } from './progress.js';
+
+interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+function configFrom(cmd: Command, extra: Record<string, unknown> = {}): Config {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return loadConfig({ file: g.config, flags: { dataDir: g.dataDir, ...extra } });
+}
+
+function makeLogger(config: Config): Logger {
+  return createLogger({ sink: defaultSink('plugsrv'), level: config.log.level });
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer from 0 to 65535, not "${value}"`);
+  return n;
+}
+
+/** Runs until SIGINT/SIGTERM, then stops the server and closes the DB. */
+async function serveUntilSignal(config: Config, log: Logger, banner?: (port: number) => void): Promise<void> {
+  const agent = await openAgent(config, log, { recover: true });
+  const running = await startServeRole(agent);
+  log.info('serving', { url: `http://${running.host === '0.0.0.0' ? '127.0.0.1' : running.host}:${running.port}`, host: running.host, port: running.port, dataDir: agent.dataDir });
+  banner?.(running.port);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      log.info('stopping', { signal });
+      running.stop().then(() => {
+        agent.close();
+        log.close();
+        resolveStop();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+const program = new Command('plugsrv')
+  .description('Dealer-site update data server: serves vehicle software and map packages on the LAN.')
+  .version(agentVersion(), '-V, --version')
+  .option('-c, --config <file>', 'YAML configuration file (default /etc/plugsrv/plugsrv.yaml when it exists)')
+  .option('-d, --data-dir <dir>', 'data directory holding the state DB and the package store')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the serve role: packages, status and metrics over HTTP on the LAN (port 8080)')
+  .option('--host <address>', 'address to listen on')
+  .option('-p, --port <port>', 'TCP port to listen on (0 = any free port)', parsePort)
+  .action(async (opts: { host?: string; port?: number }, cmd: Command) => {
+    const config = configFrom(cmd, { 'serve.host': opts.host, 'serve.port': opts.port });
+    await serveUntilSignal(config, makeLogger(config));
+  });
+
+program
+  .command('import')
+  .description('side-load package files into the store (the offline seeding path)')
+  .argument('[paths...]', 'package files; all get the metadata given as flags')
+  .option('-m, --manifest <file>', 'YAML/JSON manifest listing files and each one\'s metadata')
+  .addOption(new Option('--kind <kind>', 'package kind').choices(['soft', 'map']))
+  .option('--head-unit <name>', 'head unit (R-LINK2, EASY-LINK, OPENR-LINK, IVI, IVC ...)')
+  .option('--models <codes>', 'comma-separated vehicle project codes (XFK,BJA,HHN)')
+  .option('--version <version>', 'package version')
+  .option('--notes <text>', 'release notes')
+  .option('--json', 'progress and results as JSON lines')
+  .action(async (paths: string[], opts: { manifest?: string; kind?: string; headUnit?: string; models?: string; version?: string; notes?: string; json?: boolean }, cmd: Command) => {
+    let items: ImportItem[];
+    if (opts.manifest) {
+      if (paths.length > 0) throw new Error('give either --manifest or paths, not both');
+      items = parseManifest(await readFile(opts.manifest, 'utf8'), opts.manifest);
+    } else {
+      if (paths.length === 0) throw new Error('nothing to import: give package paths with --kind, --head-unit, --models and --version, or --manifest FILE');
+      items = itemsFromFlags(paths, opts);
+    }
+    const config = configFrom(cmd);
+    const log = makeLogger(config);
+    const agent = await openAgent(config, log, { recover: true });
+    try {
+      await importPackages(items, { store: agent.store, packages: agent.packages, progress: importProgress({ json: Boolean(opts.json), tty: process.stdout.isTTY === true }) });
+    } finally {
+      agent.close();
+    }
+  });
+
+program
+  .command('lock')
+  .description('lock this device: package routes answer 423 until unlocked (survives restarts)')
+  .requiredOption('-r, --reason <text>', 'why, shown to the dealer and in /v1/status')
+  .action(async (opts: { reason: string }, cmd: Command) => {
+    const config = configFrom(cmd);
+    const agent = await openAgent(config, makeLogger(config));
+    try {
+      await setLock(agent.state.db, opts.reason, Date.now());
+      console.log(`locked: ${opts.reason}`);
+    } finally {
+      agent.close();
+    }
+  });
+
+program
+  .command('unlock')
+  .description('unlock this device: packages are served again')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const config = configFrom(cmd);
+    const agent = await openAgent(config, makeLogger(config));
+    try {
+      const was = await readLock(agent.state.db);
+      await clearLock(agent.state.db);
+      console.log(was.locked ? 'unlocked' : 'was not locked');
+    } finally {
+      agent.close();
+    }
+  });
+
+program
+  .command('demo')
+  .description('generate sample packages into ./demo-data, import them, and serve them (what `npm start` runs)')
+  .option('-p, --port <port>', 'TCP port to listen on', parsePort)
+  .action(async (opts: { port?: number }, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const demoDir = resolve('demo-data');
+    const config = loadConfig({ file: g.config, flags: { dataDir: g.dataDir ?? join(demoDir, 'store'), 'serve.port': opts.port } });
+    const log = makeLogger(config);
+    console.log(`plugsrv demo: preparing sample packages in ${join(demoDir, 'samples')} ...`);
+    const items = await ensureSamples(join(demoDir, 'samples'));
+    const agent = await openAgent(config, log, { recover: true });
+    try {
+      await importPackages(items, { store: agent.store, packages: agent.packages, progress: importProgress({ json: false, tty: process.stdout.isTTY === true }) });
+    } finally {
+      agent.close();
+    }
+    await serveUntilSignal(config, log, (port) => {
+      const base = `http://127.0.0.1:${port}`;
+      console.log(
+        [
+          '',
+          `plugsrv is serving ${items.length} demo packages on port ${port} (all interfaces).`,
+          `  package list:   ${base}/v1/packages`,
+          `  for a vehicle:  ${base}/v1/packages?vin=VF1RJA00012345678`,
+          `  status:         ${base}/v1/status`,
+          `  metrics:        ${base}/metrics`,
+          'Try a download:',
+          `  curl -OJ "${base}/v1/packages/$(curl -s '${base}/v1/packages?headUnit=IVI' | node -pe 'JSON.parse(require("fs").readFileSync(0)).packages[0].id')"`,
+          'Stop with Ctrl-C.',
+          '',
+        ].join('\n'),
+      );
+    });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const code = isPlugsrvError(err) ? `${err.code}: ` : '';
+  process.stderr.write(`plugsrv: ${code}${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = isPlugsrvError(err) ? exitCodeOf(err) : 2;
+});

@@ -1,0 +1,37 @@
+// Tables of the agent's state DB (drizzle schema); migrations under agent/drizzle are generated from it.
+import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core';
+
+/** A verified blob in the content-addressed store. A row exists only once the file is fsynced at its final path. */
+export const blobs = sqliteTable('blobs', {
+  sha256: text('sha256').primaryKey(),
+  size: integer('size').notNull(),
+  storedAt: integer('stored_at').notNull(),
+  verifiedAt: integer('verified_at').notNull(),
+});
+
+/** A package ready to serve: a blob plus what the dealer PCs need to pick it. */
+export const packages = sqliteTable(
+  'packages',
+  {
+    sha256: text('sha256')
+      .primaryKey()
+      .references(() => blobs.sha256, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: ['soft', 'map'] }).notNull(),
+    headUnit: text('head_unit').notNull(),
+    /** JSON array of vehicle project codes (XFK, BJA, ...). */
+    models: text('models').notNull(),
+    version: text('version').notNull(),
+    releaseNotes: text('release_notes'),
+    source: text('source', { enum: ['import', 'sync'] }).notNull(),
+    addedAt: integer('added_at').notNull(),
+  },
+  (t) => [index('packages_head_unit').on(t.headUnit), index('packages_kind').on(t.kind)],
+);
+
+/** Small persistent device facts (the lock, later the policy), as JSON values by key. */
+export const deviceState = sqliteTable('device_state', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});

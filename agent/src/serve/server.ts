@@ -1,0 +1,242 @@
+// The LAN HTTP server (serve role): package list and bytes by hash, status, health and metrics, on plain node:http.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../../lib/log/index.js';
+import { matchesFilter, packageToJson, parsePackageQuery, type Package, type PackageRepository, type VinTable } from '../catalog/index.js';
+import type { Config } from '../config/index.js';
+import { AgentError, ErrorCode } from '../errors.js';
+import type { LockState } from '../lock/index.js';
+import type { BlobStore } from '../store/index.js';
+import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
+import type { ServeMetrics } from './metrics.js';
+import { parseRange } from './range.js';
+import { errorResponse, rawErrorResponse, sendJson } from './respond.js';
+
+export const MAX_URL_LENGTH = 2048;
+const BLOB_ROUTE = /^\/v1\/packages\/([0-9a-fA-F]{64})(?:\/([^/]{1,255}))?$/;
+
+export interface ServeDeps {
+  config: Config['serve'];
+  packages: PackageRepository;
+  store: BlobStore;
+  vinTable: VinTable;
+  lock: () => LockState;
+  metrics: ServeMetrics;
+  log: Logger;
+  version: string;
+  clock?: () => number;
+}
+
+type Route = 'packages' | 'package' | 'status' | 'healthz' | 'metrics' | 'other';
+
+/** RFC 6266 Content-Disposition with an ASCII fallback and the exact UTF-8 name. */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function createServeServer(deps: ServeDeps): Server {
+  const clock = deps.clock ?? Date.now;
+  const startedAt = clock();
+  const server = createServer({
+    headersTimeout: deps.config.headersTimeoutMs,
+    requestTimeout: deps.config.requestTimeoutMs,
+    keepAliveTimeout: deps.config.keepAliveTimeoutMs,
+    // Request lines and headers beyond 16 KiB are refused by the parser (431) before we see them.
+    maxHeaderSize: 16 * 1024,
+  });
+  server.maxConnections = deps.config.maxConnections;
+  server.setTimeout(deps.config.idleSocketTimeoutMs);
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request line or headers are larger than 16 KiB; shorten them.']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'the request was not received in time; send it again without pausing.']
+          : [400, 'Bad Request', `malformed HTTP request (${err.code ?? 'parse error'}); send a valid HTTP/1.1 request.`];
+    deps.metrics.requests.inc({ route: 'other', status: String(status) });
+    socket.end(rawErrorResponse(status, reason, { code: ErrorCode.BAD_REQUEST, message }));
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    let route: Route = 'other';
+    const done = (): void => {
+      deps.metrics.requests.inc({ route, status: String(res.statusCode) });
+    };
+    res.once('finish', done);
+    res.once('close', () => {
+      if (!res.writableFinished) done();
+    });
+    handle(req, res, (r) => (route = r)).catch((err: unknown) => fail(res, err, req));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, setRoute: (r: Route) => void): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    if (rawUrl.length > MAX_URL_LENGTH) throw new AgentError(ErrorCode.URI_TOO_LONG, `the URL is longer than ${MAX_URL_LENGTH} characters; shorten the query.`);
+    if (!rawUrl.startsWith('/')) throw new AgentError(ErrorCode.BAD_REQUEST, 'the request target must be an absolute path such as /v1/packages.');
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const query = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = req.method ?? 'GET';
+    const headOnly = method === 'HEAD';
+
+    const blobMatch = BLOB_ROUTE.exec(path);
+    const route: Route = blobMatch
+      ? 'package'
+      : path === '/v1/packages' || path === '/v1/packages/'
+        ? 'packages'
+        : path === '/v1/status'
+          ? 'status'
+          : path === '/healthz'
+            ? 'healthz'
+            : path === '/metrics'
+              ? 'metrics'
+              : 'other';
+    setRoute(route);
+    if (route === 'other') {
+      throw new AgentError(ErrorCode.NOT_FOUND, `no such resource: ${path.slice(0, 200)}. The API is under /v1/packages, /v1/status, /healthz and /metrics.`);
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      throw new AgentError(ErrorCode.METHOD, `${method} is not allowed here; this server is read-only: use GET or HEAD.`);
+    }
+
+    switch (route) {
+      case 'healthz':
+        return sendJson(res, 200, { status: 'ok' }, {}, headOnly);
+      case 'metrics': {
+        const text = await deps.metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType, 'Cache-Control': 'no-store' });
+        res.end(headOnly ? undefined : text);
+        return;
+      }
+      case 'status':
+        return sendJson(res, 200, await status(), {}, headOnly);
+      case 'packages': {
+        guardLock();
+        const filter = parsePackageQuery(new URLSearchParams(query), deps.vinTable);
+        const list = (await deps.packages.listReady()).filter((p) => matchesFilter(p, filter));
+        return sendJson(res, 200, { packages: list.map(packageToJson) }, {}, headOnly);
+      }
+      case 'package': {
+        guardLock();
+        const sha256 = (blobMatch?.[1] as string).toLowerCase();
+        const pkg = await deps.packages.getReady(sha256);
+        if (!pkg) throw new AgentError(ErrorCode.NOT_FOUND, `no ready package has sha256 ${sha256}; list them with GET /v1/packages.`);
+        return sendBlob(req, res, pkg, headOnly);
+      }
+    }
+  }
+
+  function guardLock(): void {
+    const lock = deps.lock();
+    if (lock.locked) {
+      throw new AgentError(
+        ErrorCode.LOCKED,
+        `this update server is locked by fleet operations since ${new Date(lock.since).toISOString()}: ${lock.reason || 'no reason given'}. Packages cannot be downloaded; contact your helpdesk.`,
+      );
+    }
+  }
+
+  async function status(): Promise<Record<string, unknown>> {
+    const lock = deps.lock();
+    const list = await deps.packages.listReady();
+    const { free, total } = await deps.store.freeBytes();
+    return {
+      version: deps.version,
+      uptimeSeconds: Math.round((clock() - startedAt) / 1000),
+      locked: lock.locked,
+      ...(lock.locked ? { lockReason: lock.reason, lockedSince: new Date(lock.since).toISOString() } : {}),
+      storage: { usedBytes: list.reduce((n, p) => n + p.size, 0), freeBytes: free, totalBytes: total },
+      packages: { ready: list.length },
+    };
+  }
+
+  async function sendBlob(req: IncomingMessage, res: ServerResponse, pkg: Package, headOnly: boolean): Promise<void> {
+    const v: Validators = { etag: `"${pkg.id}"`, lastModified: pkg.addedAt };
+    const common = {
+      ETag: v.etag,
+      'Last-Modified': new Date(v.lastModified).toUTCString(),
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      'Accept-Ranges': 'bytes',
+    };
+    const pre = evaluatePreconditions(req.headers, v);
+    if (pre === 'not-modified') {
+      res.writeHead(304, common);
+      res.end();
+      return;
+    }
+    if (pre === 'precondition-failed') {
+      return sendJson(res, 412, { code: ErrorCode.BAD_REQUEST, message: 'the If-Match / If-Unmodified-Since precondition does not hold for this package.' }, common, headOnly);
+    }
+    const ifRange = req.headers['if-range'];
+    const rangeHeader = ifRangeAllows(typeof ifRange === 'string' ? ifRange : undefined, v) ? req.headers.range : undefined;
+    const range = parseRange(rangeHeader, pkg.size);
+    if (range.kind === 'unsatisfiable') {
+      deps.metrics.errors.inc({ code: ErrorCode.RANGE });
+      return sendJson(
+        res,
+        416,
+        { code: ErrorCode.RANGE, message: `the requested range "${String(rangeHeader).slice(0, 100)}" is not satisfiable for this package of ${pkg.size} bytes.` },
+        { ...common, 'Content-Range': `bytes */${pkg.size}` },
+        headOnly,
+      );
+    }
+    const start = range.kind === 'partial' ? range.start : 0;
+    const end = range.kind === 'partial' ? range.end : pkg.size - 1;
+    const length = pkg.size === 0 ? 0 : end - start + 1;
+    const headers: Record<string, string | number> = {
+      ...common,
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': length,
+      'Content-Disposition': contentDisposition(pkg.name),
+    };
+    if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${pkg.size}`;
+    const status = range.kind === 'partial' ? 206 : 200;
+
+    if (headOnly || length === 0) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    // Open before sending headers, so a vanished blob is a clean error rather than a cut response.
+    const file = await open(deps.store.blobPath(pkg.id), 'r').catch((err: unknown) => {
+      throw new AgentError(ErrorCode.STORE_IO, `package ${pkg.id} is recorded but its file cannot be opened; the store will re-check it at next start.`, { cause: err });
+    });
+    res.writeHead(status, headers);
+    const stream = file.createReadStream({ start, end, highWaterMark: deps.config.readChunkBytes });
+    deps.metrics.activeDownloads.inc();
+    try {
+      await pipeline(stream, res);
+    } catch (err) {
+      // A client that goes away mid-download is normal on a LAN; only other failures are worth a warning.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ECONNRESET' && code !== 'EPIPE') {
+        deps.log.warn('serve: download failed', { sha256: pkg.id, error: err });
+      }
+    } finally {
+      deps.metrics.activeDownloads.dec();
+      deps.metrics.bytesServed.inc(stream.bytesRead);
+    }
+  }
+
+  function fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {
+    const { status, body } = errorResponse(err);
+    deps.metrics.errors.inc({ code: body.code });
+    if (status >= 500) deps.log.error('serve: request failed', { method: req.method, url: req.url?.slice(0, 300), error: err });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, body, {}, req.method === 'HEAD');
+  }
+
+  return server;
+}

@@ -1,0 +1,51 @@
+// Starts the serve role on an opened agent: lock watcher, metrics, listening socket, and a graceful stop.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Agent } from '../app.js';
+import { LockWatcher } from '../lock/index.js';
+import { createServeMetrics } from './metrics.js';
+import { createServeServer } from './server.js';
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+export async function startServeRole(agent: Agent): Promise<RunningServer> {
+  const cfg = agent.config.serve;
+  const lock = new LockWatcher(agent.state.db, agent.log, cfg.lockPollMs);
+  await lock.start();
+  const server = createServeServer({
+    config: cfg,
+    packages: agent.packages,
+    store: agent.store,
+    vinTable: agent.vinTable,
+    lock: () => lock.current,
+    metrics: createServeMetrics(),
+    log: agent.log,
+    version: agent.version,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    host: cfg.host,
+    async stop() {
+      lock.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Downloads in flight would hold close() for minutes; a stopping service drops them (clients resume with Range).
+        server.closeAllConnections();
+      });
+    },
+  };
+}
