@@ -79,17 +79,17 @@ program
   .addOption(new Option('--kind <kind>', 'package kind').choices(['soft', 'map']))
   .option('--head-unit <name>', 'head unit (R-LINK2, EASY-LINK, OPENR-LINK, IVI, IVC ...)')
   .option('--models <codes>', 'comma-separated vehicle project codes (XFK,BJA,HHN)')
-  .option('--version <version>', 'package version')
+  .option('--package-version <version>', 'package version')
   .option('--notes <text>', 'release notes')
   .option('--json', 'progress and results as JSON lines')
-  .action(async (paths: string[], opts: { manifest?: string; kind?: string; headUnit?: string; models?: string; version?: string; notes?: string; json?: boolean }, cmd: Command) => {
+  .action(async (paths: string[], opts: { manifest?: string; kind?: string; headUnit?: string; models?: string; packageVersion?: string; notes?: string; json?: boolean }, cmd: Command) => {
     let items: ImportItem[];
     if (opts.manifest) {
       if (paths.length > 0) throw new Error('give either --manifest or paths, not both');
       items = parseManifest(await readFile(opts.manifest, 'utf8'), opts.manifest);
     } else {
-      if (paths.length === 0) throw new Error('nothing to import: give package paths with --kind, --head-unit, --models and --version, or --manifest FILE');
-      items = itemsFromFlags(paths, opts);
+      if (paths.length === 0) throw new Error('nothing to import: give package paths with --kind, --head-unit, --models and --package-version, or --manifest FILE');
+      items = itemsFromFlags(paths, { ...opts, version: opts.packageVersion });
     }
     const config = configFrom(cmd);
     const log = makeLogger(config);

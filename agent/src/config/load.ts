@@ -96,9 +96,10 @@ function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): st
   const source = origin.get(path);
   const from = source ? ` (from ${source})` : '';
   if (issue.code === 'unrecognized_keys') {
-    const where = path ? `${path}.` : '';
-    const known = [...leafPaths().keys()].join(', ');
-    return `unknown option ${issue.keys.map((k) => where + k).join(', ')}${from}; known options are: ${known}`;
+    const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+    const sources = [...new Set(keys.map((k) => origin.get(k) ?? [...origin].find(([p]) => p.startsWith(`${k}.`))?.[1]).filter(Boolean))];
+    const keyFrom = sources.length > 0 ? ` (from ${sources.join(', ')})` : '';
+    return `unknown option ${keys.join(', ')}${keyFrom}; known options are: ${[...leafPaths().keys()].join(', ')}`;
   }
   return `${path || '(root)'}: ${issue.message}${from}`;
 }

@@ -27,7 +27,8 @@ const manifestSchema = z.object({ packages: z.array(entrySchema).min(1) }).stric
 export function parseManifest(text: string, manifestPath: string): ImportItem[] {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Every manifest value is a string: the failsafe schema keeps a hash such as 1e50... or a version such as 2.10 as written.
+    doc = parseYaml(text, { schema: 'failsafe' });
   } catch (err) {
     throw new AgentError(ErrorCode.MANIFEST, `${manifestPath} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
@@ -55,7 +56,8 @@ export interface ImportFlags {
 export function itemsFromFlags(paths: string[], flags: ImportFlags): ImportItem[] {
   const missing = (['kind', 'headUnit', 'models', 'version'] as const).filter((k) => !flags[k]);
   if (missing.length > 0) {
-    const names = missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    const flag = (k: string): string => (k === 'version' ? '--package-version' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const names = missing.map(flag).join(', ');
     throw new AgentError(ErrorCode.IMPORT_INPUT, `missing ${names}: give the package metadata as flags, or use --manifest FILE.`);
   }
   return paths.map((p) => {

@@ -44,6 +44,8 @@ export function createServeServer(deps: ServeDeps): Server {
     headersTimeout: deps.config.headersTimeoutMs,
     requestTimeout: deps.config.requestTimeoutMs,
     keepAliveTimeout: deps.config.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default, too lax against slowloris).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, deps.config.headersTimeoutMs / 2)),
     // Request lines and headers beyond 16 KiB are refused by the parser (431) before we see them.
     maxHeaderSize: 16 * 1024,
   });

@@ -90,7 +90,7 @@ export class BlobStore {
     if (expect.sha256 !== undefined && !isSha256Hex(expect.sha256)) {
       throw new AgentError(ErrorCode.BAD_REQUEST, `expected sha256 "${expect.sha256}" is not 64 lowercase hex digits.`);
     }
-    if (expect.size !== undefined) await this.ensureRoom(expect.size);
+    await this.ensureRoom(expect.size ?? 0);
     if (expect.sha256) {
       const size = await this.sizeOf(expect.sha256);
       if (size !== undefined) return { sha256: expect.sha256, size, existed: true };

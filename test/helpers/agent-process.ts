@@ -1,0 +1,103 @@
+// Test helper: runs the real `plugsrv` CLI as a child process (serve on 127.0.0.1, port 0) and cleans up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { packageRoot } from '../../lib/package-root.js';
+
+export const CLI = resolve(packageRoot(), 'dist', 'agent', 'src', 'cli', 'main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Env for child processes: no PLUGSRV_* from the developer's shell, no journald (logs go to stdout). */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGSRV_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** Everything the process printed on stdout so far. */
+  output(): string;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, then wait for the exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts `plugsrv serve` on 127.0.0.1:0 and resolves once it logs the port it got. */
+export function startServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`plugsrv serve did not start within 20 s\nstdout:\n${out}\nstderr:\n${err}`));
+    }, 20_000);
+    const early = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`plugsrv serve exited early with code ${code}\nstdout:\n${out}\nstderr:\n${err}`));
+    };
+    child.once('exit', early);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      out += `${line}\n`;
+      if (!line.startsWith('{')) return;
+      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      if (entry.msg === 'serving' && typeof entry.port === 'number') {
+        clearTimeout(timer);
+        child.off('exit', early);
+        const port = entry.port;
+        resolvePromise({
+          child,
+          port,
+          url: `http://127.0.0.1:${port}`,
+          output: () => out,
+          async stop() {
+            child.kill('SIGTERM');
+            return exited;
+          },
+          async kill() {
+            child.kill('SIGKILL');
+            await exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+/** A fresh temp directory, removed at the end of the test. */
+export async function tempDir(t: { teardown(fn: () => unknown): void }, prefix = 'plugsrv-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
