@@ -15,11 +15,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Env for child processes: no PLUGSRV_* from the developer's shell, no journald (logs go to stdout). */
+/**
+ * Env for child processes: no PLUGSRV_* from the developer's shell, and no self-check against the
+ * carmaker's real hosts (tests reach loopback only); a test that wants self-checks passes its own values.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGSRV_')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, PLUGSRV_SELFCHECK_AT_STARTUP: 'false', PLUGSRV_SELFCHECK_INTERVAL_HOURS: '0', ...extra };
 }
 
 export function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {

@@ -12,6 +12,7 @@ import { exitCodeOf } from '../errors.js';
 import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
 import { clearLock, readLock, setLock } from '../lock/index.js';
 import { startServeRole } from '../serve/index.js';
+import { exitCodeOfReport, formatReport, parseOnly, planFromConfig, recordRun, runSelfcheck, SelfcheckScheduler, type Lang } from '../selfcheck/index.js';
 import { importProgress } from './progress.js';
 
 interface GlobalOptions {
@@ -38,12 +39,21 @@ function parsePort(value: string): number {
 async function serveUntilSignal(config: Config, log: Logger, banner?: (port: number) => void): Promise<void> {
   const agent = await openAgent(config, log, { recover: true });
   const running = await startServeRole(agent);
+  const selfcheck = new SelfcheckScheduler({
+    db: agent.state.db,
+    log,
+    historySize: config.selfcheck.historySize,
+    // The LAN check must probe the port actually bound (it differs from the config when that says 0).
+    plan: () => ({ ...planFromConfig(config), servePort: running.port }),
+    env: () => ({ clock: Date.now, env: process.env }),
+  });
+  selfcheck.start({ atStartup: config.selfcheck.atStartup, intervalHours: config.selfcheck.intervalHours });
   log.info('serving', { url: `http://${running.host === '0.0.0.0' ? '127.0.0.1' : running.host}:${running.port}`, host: running.host, port: running.port, dataDir: agent.dataDir });
   banner?.(running.port);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info('stopping', { signal });
-      running.stop().then(() => {
+      Promise.all([running.stop(), selfcheck.stop()]).then(() => {
         agent.close();
         log.close();
         resolveStop();
@@ -102,6 +112,27 @@ program
   });
 
 program
+  .command('selfcheck')
+  .description('check the network flows, TLS interception, time, LAN and disk; exit 0 ok, 1 warnings, 2 failures')
+  .option('--json', 'the full report as JSON')
+  .option('--only <checks>', 'comma-separated: dns,tcp,tls,proxy,ntp,clock,lan,disk')
+  .addOption(new Option('--lang <lang>', 'language of the report').choices(['fr', 'en']).default('en'))
+  .action(async (opts: { json?: boolean; only?: string; lang: Lang }, cmd: Command) => {
+    const config = configFrom(cmd);
+    const only = parseOnly(opts.only);
+    const plan = planFromConfig(config, only);
+    const agent = await openAgent(config, makeLogger(config));
+    try {
+      const report = await runSelfcheck(plan, { clock: Date.now, env: process.env });
+      await recordRun(agent.state.db, report, 'cli', config.selfcheck.historySize);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts.lang, process.stdout.isTTY === true));
+      process.exitCode = exitCodeOfReport(report);
+    } finally {
+      agent.close();
+    }
+  });
+
+program
   .command('lock')
   .description('lock this device: package routes answer 423 until unlocked (survives restarts)')
   .requiredOption('-r, --reason <text>', 'why, shown to the dealer and in /v1/status')
@@ -138,7 +169,11 @@ program
   .action(async (opts: { port?: number }, cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const demoDir = resolve('demo-data');
-    const config = loadConfig({ file: g.config, flags: { dataDir: g.dataDir ?? join(demoDir, 'store'), 'serve.port': opts.port } });
+    // The demo never probes the carmaker's hosts by itself: `plugsrv selfcheck` does that on demand.
+    const config = loadConfig({
+      file: g.config,
+      flags: { dataDir: g.dataDir ?? join(demoDir, 'store'), 'serve.port': opts.port, 'selfcheck.atStartup': false, 'selfcheck.intervalHours': 0 },
+    });
     const log = makeLogger(config);
     console.log(`plugsrv demo: preparing sample packages in ${join(demoDir, 'samples')} ...`);
     const items = await ensureSamples(join(demoDir, 'samples'));

@@ -63,6 +63,7 @@ function coerce(raw: string, like: unknown): unknown {
     const n = Number(raw.trim());
     return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
   }
+  if (Array.isArray(like)) return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
   if (typeof like === 'boolean') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;

@@ -35,6 +35,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    selfcheck: z
+      .object({
+        /** Flows file replacing the shipped list (agent/src/selfcheck/data/required-flows.yaml); empty = shipped. */
+        flowsFile: z.string().default(''),
+        /** NTP servers to query, `host` or `host:port`. */
+        ntpServers: z.array(z.string().min(1)).default(['time.windows.com']),
+        /** DNS servers (`ip` or `ip:port`); empty = the system's (/etc/resolv.conf). */
+        dnsServers: z.array(z.string().min(1)).default([]),
+        timeoutMs: positiveInt.default(3000),
+        /** Probes in flight at once: one slow host cannot stall the report. */
+        concurrency: positiveInt.max(256).default(16),
+        /** Run once when `plugsrv serve` starts. */
+        atStartup: z.boolean().default(true),
+        /** Then every N hours; 0 = never. */
+        intervalHours: z.number().min(0).max(24 * 7).default(6),
+        /** LAN interface to check; empty = the first with a non-internal IPv4 address. */
+        lanInterface: z.string().default(''),
+        diskWarnFreeBytes: z.number().int().min(0).default(20 * 1024 ** 3),
+        diskFailFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),
+        ntpWarnOffsetMs: positiveInt.default(1000),
+        ntpFailOffsetMs: positiveInt.default(60_000),
+        /** base64 sha256 SPKI pins by host, for our own origin and fleet hosts. */
+        pins: z.record(z.string(), z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64 sha256 SPKI pin'))).default({}),
+        /** Self-check runs kept in the state DB. */
+        historySize: positiveInt.default(200),
+      })
+      .strict()
+      .prefault({}),
     store: z
       .object({
         /** Import and sync refuse to leave less than this free on the store's filesystem. */

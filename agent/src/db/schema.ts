@@ -35,3 +35,18 @@ export const deviceState = sqliteTable('device_state', {
   value: text('value').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/** One self-check run: its overall status and every probe result (JSON), newest kept up to selfcheck.historySize. */
+export const selfcheckRuns = sqliteTable(
+  'selfcheck_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    trigger: text('trigger', { enum: ['startup', 'schedule', 'cli', 'command'] }).notNull(),
+    status: text('status', { enum: ['ok', 'warn', 'fail'] }).notNull(),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at').notNull(),
+    /** JSON ProbeResult[]. */
+    results: text('results').notNull(),
+  },
+  (t) => [index('selfcheck_runs_started').on(t.startedAt)],
+);

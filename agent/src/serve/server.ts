@@ -26,6 +26,8 @@ export interface ServeDeps {
   metrics: ServeMetrics;
   log: Logger;
   version: string;
+  /** The latest self-check, summarised for /v1/status (null before the first run). */
+  selfcheck?: () => Promise<Record<string, unknown> | null>;
   clock?: () => number;
 }
 
@@ -158,6 +160,7 @@ export function createServeServer(deps: ServeDeps): Server {
       ...(lock.locked ? { lockReason: lock.reason, lockedSince: new Date(lock.since).toISOString() } : {}),
       storage: { usedBytes: list.reduce((n, p) => n + p.size, 0), freeBytes: free, totalBytes: total },
       packages: { ready: list.length },
+      selfcheck: deps.selfcheck ? await deps.selfcheck() : null,
     };
   }
 

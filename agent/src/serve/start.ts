@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from '../app.js';
 import { LockWatcher } from '../lock/index.js';
+import { latestRuns, statusSummary } from '../selfcheck/index.js';
 import { createServeMetrics } from './metrics.js';
 import { createServeServer } from './server.js';
 
@@ -26,6 +27,7 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
     metrics: createServeMetrics(),
     log: agent.log,
     version: agent.version,
+    selfcheck: async () => statusSummary((await latestRuns(agent.state.db, 1))[0]),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
