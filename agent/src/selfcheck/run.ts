@@ -10,7 +10,7 @@ import { probeLan } from './probes/lan.js';
 import { probeProxy } from './probes/proxy.js';
 import { probeSntp } from './probes/sntp.js';
 import { probeTcp } from './probes/tcp.js';
-import { probeTls } from './probes/tls.js';
+import { defaultTrustStore, probeTls } from './probes/tls.js';
 
 export interface SelfcheckPlan {
   flows: readonly Flow[];
@@ -97,7 +97,9 @@ export async function runSelfcheck(plan: SelfcheckPlan, env: SelfcheckEnv): Prom
   const jobs: Array<() => Promise<ProbeResult[]>> = [];
 
   if (wants('dns') || wants('tcp') || wants('tls')) {
-    for (const t of httpsTargets(plan.flows)) jobs.push(() => checkHttpsHost(t, plan, env));
+    // Read the OS trust store once per run, not once per host.
+    const tlsEnv = wants('tls') && !env.trustStore ? { ...env, trustStore: await defaultTrustStore() } : env;
+    for (const t of httpsTargets(plan.flows)) jobs.push(() => checkHttpsHost(t, plan, tlsEnv));
   }
   if (wants('ntp')) {
     for (const server of plan.ntpServers) {

@@ -54,7 +54,8 @@ export async function probeTls(opts: TlsProbeOptions, signal?: AbortSignal): Pro
   }
 }
 
-async function defaultTrustStore(): Promise<string[]> {
+/** The OS trust store (Debian bundle), or Node's bundled roots when it cannot be read. */
+export async function defaultTrustStore(): Promise<string[]> {
   try {
     const certs = splitPem(await readFile(OS_TRUST_STORE, 'utf8'));
     if (certs.length > 0) return certs;
