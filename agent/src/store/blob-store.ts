@@ -147,6 +147,43 @@ export class BlobStore {
     }
   }
 
+  /**
+   * Moves a complete file that the caller has written, fsynced and verified (e.g. a resumed
+   * download) into the store under `sha256`. The file must be on the store's filesystem. The
+   * hash is checked again here unless the caller hashed every byte it wrote (`hashedByCaller`),
+   * which saves a second read of multi-GB files.
+   */
+  async adopt(path: string, expect: { sha256: string; size: number }, options: { hashedByCaller?: boolean } = {}): Promise<StoredBlob> {
+    if (!isSha256Hex(expect.sha256)) throw new AgentError(ErrorCode.BAD_REQUEST, `"${expect.sha256}" is not a sha256.`);
+    const known = await this.sizeOf(expect.sha256);
+    if (known !== undefined) {
+      await rm(path, { force: true });
+      return { sha256: expect.sha256, size: known, existed: true };
+    }
+    const actual = options.hashedByCaller ? { sha256: expect.sha256, size: (await stat(path)).size } : await hashFile(path);
+    if (actual.size !== expect.size || actual.sha256 !== expect.sha256) {
+      await rm(path, { force: true });
+      throw new AgentError(
+        actual.size !== expect.size ? ErrorCode.SIZE_MISMATCH : ErrorCode.HASH_MISMATCH,
+        `the downloaded file is ${actual.size} bytes with sha256 ${actual.sha256}, not the expected ${expect.size} bytes with ${expect.sha256}; it was discarded.`,
+      );
+    }
+    const dir = join(this.blobDir, expect.sha256.slice(0, 2));
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    try {
+      await rename(path, this.blobPath(expect.sha256));
+      await fsyncDir(dir);
+    } catch (err) {
+      throw translateIoError(err, this.opts.root);
+    }
+    const now = this.clock();
+    await this.opts.db
+      .insert(tables.blobs)
+      .values({ sha256: expect.sha256, size: expect.size, storedAt: now, verifiedAt: now })
+      .onConflictDoUpdate({ target: tables.blobs.sha256, set: { verifiedAt: now } });
+    return { sha256: expect.sha256, size: expect.size, existed: false };
+  }
+
   private async ensureRoom(size: number): Promise<void> {
     const { free } = await this.freeBytes();
     const reserve = this.opts.reserveBytes ?? 0;
