@@ -125,13 +125,12 @@ export class BlobStore {
       if (expect.sha256 !== undefined && sha256 !== expect.sha256) {
         throw new AgentError(ErrorCode.HASH_MISMATCH, `the data hashes to sha256 ${sha256}, not the expected ${expect.sha256}; it is corrupt or tampered and was not stored.`);
       }
-      if ((await this.sizeOf(sha256)) !== undefined) {
-        await unlink(tmp);
-        return { sha256, size, existed: true };
-      }
+      const existed = (await this.sizeOf(sha256)) !== undefined;
       const final = this.blobPath(sha256);
       const dir = join(this.blobDir, sha256.slice(0, 2));
       await mkdir(dir, { recursive: true, mode: 0o750 });
+      // When the blob is already recorded, the fresh verified copy still replaces the file (atomically):
+      // re-importing a package is how a blob damaged on disk (same size, flipped bits) gets repaired.
       await rename(tmp, final);
       await fsyncDir(dir);
       const now = this.clock();
@@ -139,7 +138,7 @@ export class BlobStore {
         .insert(tables.blobs)
         .values({ sha256, size, storedAt: now, verifiedAt: now })
         .onConflictDoUpdate({ target: tables.blobs.sha256, set: { verifiedAt: now } });
-      return { sha256, size, existed: false };
+      return { sha256, size, existed };
     } catch (err) {
       if (!closed) await file.close().catch(() => {});
       await rm(tmp, { force: true });
