@@ -1,7 +1,7 @@
 // Content-addressed blob store: files named by sha256, written to a temp file, hashed while written, fsynced, then renamed.
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { systemErrorCode } from '../../../lib/errors.js';
