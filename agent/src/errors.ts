@@ -18,6 +18,14 @@ export const ErrorCode = {
   STORE_IO: 'E_STORE_IO',
   DB: 'E_DB',
   INTERNAL: 'E_INTERNAL',
+  TUF_SIGNATURE: 'E_TUF_SIGNATURE',
+  TUF_EXPIRED: 'E_TUF_EXPIRED',
+  TUF_ROLLBACK: 'E_TUF_ROLLBACK',
+  TUF_LENGTH: 'E_TUF_LENGTH',
+  TUF_METADATA: 'E_TUF_METADATA',
+  ORIGIN: 'E_ORIGIN',
+  DOWNLOAD: 'E_DOWNLOAD',
+  SYNC_BUSY: 'E_SYNC_BUSY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -38,9 +46,17 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   E_STORE_IO: 500,
   E_DB: 500,
   E_INTERNAL: 500,
+  E_TUF_SIGNATURE: 502,
+  E_TUF_EXPIRED: 502,
+  E_TUF_ROLLBACK: 502,
+  E_TUF_LENGTH: 502,
+  E_TUF_METADATA: 502,
+  E_ORIGIN: 502,
+  E_DOWNLOAD: 502,
+  E_SYNC_BUSY: 409,
 };
 
-/** Exit codes for the CLI: 2 = the user's input or configuration, 3 = the machine (disk, I/O), 1 = anything else. */
+/** Exit codes for the CLI: 2 = input or configuration, 3 = the machine (disk, I/O), 4 = signed catalog refused, 5 = origin unreachable, 1 = else. */
 const EXIT_CODE: Partial<Record<ErrorCode, number>> = {
   E_CONFIG: 2,
   E_BAD_REQUEST: 2,
@@ -52,6 +68,13 @@ const EXIT_CODE: Partial<Record<ErrorCode, number>> = {
   E_DISK_FULL: 3,
   E_STORE_IO: 3,
   E_DB: 3,
+  E_TUF_SIGNATURE: 4,
+  E_TUF_EXPIRED: 4,
+  E_TUF_ROLLBACK: 4,
+  E_TUF_LENGTH: 4,
+  E_TUF_METADATA: 4,
+  E_ORIGIN: 5,
+  E_DOWNLOAD: 5,
 };
 
 export class AgentError extends PlugsrvError {

@@ -8,12 +8,14 @@ import { isPlugsrvError } from '../../../lib/errors.js';
 import { agentVersion, openAgent } from '../app.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ensureSamples } from '../demo/samples.js';
-import { exitCodeOf } from '../errors.js';
+import { AgentError, exitCodeOf, type ErrorCode } from '../errors.js';
 import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
 import { clearLock, readLock, setLock } from '../lock/index.js';
 import { startServeRole } from '../serve/index.js';
 import { exitCodeOfReport, formatReport, parseOnly, planFromConfig, recordRun, runSelfcheck, SelfcheckScheduler, type Lang } from '../selfcheck/index.js';
-import { importProgress } from './progress.js';
+import { formatSyncSummary, importProgress, syncProgress } from './progress.js';
+import { registerCatalogCommands } from '../catalog/publish/index.js';
+import { SyncScheduler, syncOnce, syncSummary } from '../sync/index.js';
 
 interface GlobalOptions {
   config?: string;
@@ -48,12 +50,14 @@ async function serveUntilSignal(config: Config, log: Logger, banner?: (port: num
     env: () => ({ clock: Date.now, env: process.env }),
   });
   selfcheck.start({ atStartup: config.selfcheck.atStartup, intervalHours: config.selfcheck.intervalHours });
+  const sync = new SyncScheduler(agent);
+  sync.start();
   log.info('serving', { url: `http://${running.host === '0.0.0.0' ? '127.0.0.1' : running.host}:${running.port}`, host: running.host, port: running.port, dataDir: agent.dataDir });
   banner?.(running.port);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info('stopping', { signal });
-      Promise.all([running.stop(), selfcheck.stop()]).then(() => {
+      Promise.all([running.stop(), selfcheck.stop(), sync.stop()]).then(() => {
         agent.close();
         log.close();
         resolveStop();
@@ -157,6 +161,48 @@ program
       const was = await readLock(agent.state.db);
       await clearLock(agent.state.db);
       console.log(was.locked ? 'unlocked' : 'was not locked');
+    } finally {
+      agent.close();
+    }
+  });
+
+registerCatalogCommands(program);
+
+const syncCmd = program.command('sync').description('mirror the signed catalog\'s targets for this site from the origin');
+syncCmd
+  .command('now', { isDefault: true })
+  .description('run a sync immediately, whatever the night window (bandwidth cap: sync.nightRateBytesPerSec)')
+  .option('--json', 'progress and the outcome as JSON lines')
+  .action(async (opts: { json?: boolean }, cmd: Command) => {
+    const config = configFrom(cmd);
+    const agent = await openAgent(config, makeLogger(config), { recover: true });
+    const controller = new AbortController();
+    const onSignal = (): void => controller.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const progress = syncProgress({ json: Boolean(opts.json), tty: process.stdout.isTTY === true });
+      const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: config.sync.nightRateBytesPerSec, signal: controller.signal, onProgress: progress.event });
+      progress.done(outcome);
+      process.exitCode = outcome.result === 'ok' ? 0 : outcome.errorCode ? exitCodeOf(new AgentError(outcome.errorCode as ErrorCode, '')) : 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      agent.close();
+    }
+  });
+syncCmd
+  .command('status')
+  .description('the last sync run, downloads in progress, failures and the next window')
+  .option('--json', 'as JSON')
+  .action(async (opts: { json?: boolean }, cmd: Command) => {
+    const config = configFrom(cmd);
+    const agent = await openAgent(config, makeLogger(config));
+    try {
+      const summary = await syncSummary(agent);
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else if (!summary) console.log('sync is not set up (sync.originUrl is empty).');
+      else console.log(formatSyncSummary(summary));
     } finally {
       agent.close();
     }

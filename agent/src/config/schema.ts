@@ -35,6 +35,35 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    sync: z
+      .object({
+        /** Base URL of the origin's TUF repository (with metadata/ and targets/); empty = no sync. */
+        originUrl: z.string().default(''),
+        /** The catalog's root.json this box trusts first (pinned at provisioning). */
+        trustedRoot: z.string().default(''),
+        /** dockerignore-style patterns over target paths; include empty = all. */
+        include: z.array(z.string()).default([]),
+        exclude: z.array(z.string()).default([]),
+        /** Head units and vehicle project codes this site handles; empty = all. */
+        headUnits: z.array(z.string()).default([]),
+        models: z.array(z.string()).default([]),
+        /** Night window, local time, `HH:MM-HH:MM` (may cross midnight). */
+        window: z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'a window such as 22:00-06:30').default('22:00-06:30'),
+        /** IANA time zone of the window; empty = the system's. */
+        timeZone: z.string().default(''),
+        /** Bandwidth cap by night, bytes/s; 0 = no cap. */
+        nightRateBytesPerSec: z.number().int().min(0).default(0),
+        /** Bandwidth for urgent campaigns (recalls) by day, bytes/s; 0 = no download by day. */
+        dayRateBytesPerSec: z.number().int().min(0).default(0),
+        /** How often a running agent looks for a new catalog inside the window. */
+        intervalMinutes: positiveInt.default(30),
+        parallelTargets: positiveInt.max(16).default(2),
+        maxConnectionsPerHost: positiveInt.max(32).default(4),
+        segmentBytes: positiveInt.default(64 * 1024 * 1024),
+        fetchTimeoutMs: positiveInt.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     selfcheck: z
       .object({
         /** Flows file replacing the shipped list (agent/src/selfcheck/data/required-flows.yaml); empty = shipped. */

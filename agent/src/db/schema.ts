@@ -50,3 +50,32 @@ export const selfcheckRuns = sqliteTable(
   },
   (t) => [index('selfcheck_runs_started').on(t.startedAt)],
 );
+
+/** One sync run: when, how it ended, how much it fetched. */
+export const syncRuns = sqliteTable('sync_runs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  trigger: text('trigger', { enum: ['now', 'schedule', 'command'] }).notNull(),
+  startedAt: integer('started_at').notNull(),
+  finishedAt: integer('finished_at'),
+  result: text('result', { enum: ['running', 'ok', 'partial', 'failed'] }).notNull(),
+  /** Stable error code of a failed run (E_TUF_...). */
+  errorCode: text('error_code'),
+  message: text('message'),
+  /** Catalog (targets metadata) version the run worked from. */
+  catalogVersion: integer('catalog_version'),
+  bytesFetched: integer('bytes_fetched').notNull().default(0),
+  targetsSelected: integer('targets_selected').notNull().default(0),
+  targetsReady: integer('targets_ready').notNull().default(0),
+  targetsFailed: integer('targets_failed').notNull().default(0),
+});
+
+/** Per-target download state, so status and a restarted sync know where each target stands. */
+export const syncTargets = sqliteTable('sync_targets', {
+  sha256: text('sha256').primaryKey(),
+  path: text('path').notNull(),
+  size: integer('size').notNull(),
+  state: text('state', { enum: ['queued', 'downloading', 'verified', 'failed'] }).notNull(),
+  doneBytes: integer('done_bytes').notNull().default(0),
+  error: text('error'),
+  updatedAt: integer('updated_at').notNull(),
+});

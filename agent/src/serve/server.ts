@@ -1,7 +1,7 @@
 // The LAN HTTP server (serve role): package list and bytes by hash, status, health and metrics, on plain node:http.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../../lib/log/index.js';
 import { matchesFilter, packageToJson, parsePackageQuery, type Package, type PackageRepository, type VinTable } from '../catalog/index.js';
@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { LockState } from '../lock/index.js';
 import type { BlobStore } from '../store/index.js';
+import { BufferPool, FileHandleCache, streamRange } from './blob-stream.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
 import type { ServeMetrics } from './metrics.js';
 import { parseRange } from './range.js';
@@ -16,6 +17,10 @@ import { errorResponse, rawErrorResponse, sendJson } from './respond.js';
 
 export const MAX_URL_LENGTH = 2048;
 const BLOB_ROUTE = /^\/v1\/packages\/([0-9a-fA-F]{64})(?:\/([^/]{1,255}))?$/;
+/** TUF metadata under consistent-snapshot names, served verbatim from the verified mirror. */
+const TUF_METADATA_ROUTE = /^\/tuf\/metadata\/((?:\d{1,10}\.)?(?:root|timestamp|snapshot|targets)\.json)$/;
+/** TUF targets by their consistent-snapshot name `<dirs>/<sha256>.<name>`: served from the store by hash. */
+const TUF_TARGET_ROUTE = /^\/tuf\/targets\/(?:[^/]{1,255}\/){0,8}([0-9a-f]{64})\.[^/]{1,255}$/;
 
 export interface ServeDeps {
   config: Config['serve'];
@@ -26,12 +31,16 @@ export interface ServeDeps {
   metrics: ServeMetrics;
   log: Logger;
   version: string;
+  /** Folder of the verified TUF metadata mirror (served under /tuf/metadata/), when sync is set up. */
+  tufMirrorDir?: string;
+  /** The latest sync run, summarised for /v1/status (null before the first run). */
+  sync?: () => Promise<Record<string, unknown> | null>;
   /** The latest self-check, summarised for /v1/status (null before the first run). */
   selfcheck?: () => Promise<Record<string, unknown> | null>;
   clock?: () => number;
 }
 
-type Route = 'packages' | 'package' | 'status' | 'healthz' | 'metrics' | 'other';
+type Route = 'packages' | 'package' | 'tuf-metadata' | 'tuf-target' | 'status' | 'healthz' | 'metrics' | 'other';
 
 /** RFC 6266 Content-Disposition with an ASCII fallback and the exact UTF-8 name. */
 export function contentDisposition(name: string): string {
@@ -42,6 +51,18 @@ export function contentDisposition(name: string): string {
 export function createServeServer(deps: ServeDeps): Server {
   const clock = deps.clock ?? Date.now;
   const startedAt = clock();
+  const buffers = new BufferPool(deps.config.readChunkBytes);
+  const handles = new FileHandleCache();
+  // Package rows change only on import/sync: a short cache spares a DB query per small Range request.
+  const lookups = new Map<string, { pkg: Package | undefined; at: number }>();
+  const getReady = async (sha256: string): Promise<Package | undefined> => {
+    const hit = lookups.get(sha256);
+    if (hit && clock() - hit.at < 1000) return hit.pkg;
+    const pkg = await deps.packages.getReady(sha256);
+    if (lookups.size > 10_000) lookups.clear();
+    lookups.set(sha256, { pkg, at: clock() });
+    return pkg;
+  };
   const server = createServer({
     headersTimeout: deps.config.headersTimeoutMs,
     requestTimeout: deps.config.requestTimeoutMs,
@@ -91,10 +112,15 @@ export function createServeServer(deps: ServeDeps): Server {
     const method = req.method ?? 'GET';
     const headOnly = method === 'HEAD';
 
-    const blobMatch = BLOB_ROUTE.exec(path);
+    const blobMatch = BLOB_ROUTE.exec(path) ?? TUF_TARGET_ROUTE.exec(path);
+    const metaMatch = TUF_METADATA_ROUTE.exec(path);
     const route: Route = blobMatch
-      ? 'package'
-      : path === '/v1/packages' || path === '/v1/packages/'
+      ? path.startsWith('/tuf/')
+        ? 'tuf-target'
+        : 'package'
+      : metaMatch
+        ? 'tuf-metadata'
+        : path === '/v1/packages' || path === '/v1/packages/'
         ? 'packages'
         : path === '/v1/status'
           ? 'status'
@@ -105,7 +131,7 @@ export function createServeServer(deps: ServeDeps): Server {
               : 'other';
     setRoute(route);
     if (route === 'other') {
-      throw new AgentError(ErrorCode.NOT_FOUND, `no such resource: ${path.slice(0, 200)}. The API is under /v1/packages, /v1/status, /healthz and /metrics.`);
+      throw new AgentError(ErrorCode.NOT_FOUND, `no such resource: ${path.slice(0, 200)}. The API is under /v1/packages, /v1/status, /tuf/, /healthz and /metrics.`);
     }
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -129,10 +155,15 @@ export function createServeServer(deps: ServeDeps): Server {
         const list = (await deps.packages.listReady()).filter((p) => matchesFilter(p, filter));
         return sendJson(res, 200, { packages: list.map(packageToJson) }, {}, headOnly);
       }
+      case 'tuf-metadata': {
+        guardLock();
+        return sendMetadata(res, metaMatch?.[1] as string, headOnly);
+      }
+      case 'tuf-target':
       case 'package': {
         guardLock();
         const sha256 = (blobMatch?.[1] as string).toLowerCase();
-        const pkg = await deps.packages.getReady(sha256);
+        const pkg = await getReady(sha256);
         if (!pkg) throw new AgentError(ErrorCode.NOT_FOUND, `no ready package has sha256 ${sha256}; list them with GET /v1/packages.`);
         return sendBlob(req, res, pkg, headOnly);
       }
@@ -160,8 +191,27 @@ export function createServeServer(deps: ServeDeps): Server {
       ...(lock.locked ? { lockReason: lock.reason, lockedSince: new Date(lock.since).toISOString() } : {}),
       storage: { usedBytes: list.reduce((n, p) => n + p.size, 0), freeBytes: free, totalBytes: total },
       packages: { ready: list.length },
+      sync: deps.sync ? await deps.sync() : null,
       selfcheck: deps.selfcheck ? await deps.selfcheck() : null,
     };
+  }
+
+  async function sendMetadata(res: ServerResponse, name: string, headOnly: boolean): Promise<void> {
+    if (!deps.tufMirrorDir) throw new AgentError(ErrorCode.NOT_FOUND, 'this box has no signed catalog yet (sync is not set up); nothing under /tuf/.');
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(deps.tufMirrorDir, name));
+    } catch {
+      throw new AgentError(ErrorCode.NOT_FOUND, `no TUF metadata ${name} on this box; the sync has not verified it (yet).`);
+    }
+    // Versioned files never change; root.json and timestamp.json do, so clients must revalidate them.
+    const immutable = /^\d/.test(name);
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': bytes.length,
+      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    });
+    res.end(headOnly ? undefined : bytes);
   }
 
   async function sendBlob(req: IncomingMessage, res: ServerResponse, pkg: Package, headOnly: boolean): Promise<void> {
@@ -212,23 +262,22 @@ export function createServeServer(deps: ServeDeps): Server {
       return;
     }
     // Open before sending headers, so a vanished blob is a clean error rather than a cut response.
-    const file = await open(deps.store.blobPath(pkg.id), 'r').catch((err: unknown) => {
+    const { file, release } = await handles.acquire(deps.store.blobPath(pkg.id)).catch((err: unknown) => {
       throw new AgentError(ErrorCode.STORE_IO, `package ${pkg.id} is recorded but its file cannot be opened; the store will re-check it at next start.`, { cause: err });
     });
     res.writeHead(status, headers);
-    const stream = file.createReadStream({ start, end, highWaterMark: deps.config.readChunkBytes });
     deps.metrics.activeDownloads.inc();
+    let sent = 0;
     try {
-      await pipeline(stream, res);
+      sent = await streamRange(file, res, start, end, buffers);
+      res.end();
     } catch (err) {
-      // A client that goes away mid-download is normal on a LAN; only other failures are worth a warning.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ECONNRESET' && code !== 'EPIPE') {
-        deps.log.warn('serve: download failed', { sha256: pkg.id, error: err });
-      }
+      deps.log.warn('serve: download failed', { sha256: pkg.id, error: err });
+      res.destroy();
     } finally {
+      release();
       deps.metrics.activeDownloads.dec();
-      deps.metrics.bytesServed.inc(stream.bytesRead);
+      deps.metrics.bytesServed.inc(sent);
     }
   }
 
@@ -243,5 +292,6 @@ export function createServeServer(deps: ServeDeps): Server {
     sendJson(res, status, body, {}, req.method === 'HEAD');
   }
 
+  server.on('close', () => void handles.close());
   return server;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from '../app.js';
 import { LockWatcher } from '../lock/index.js';
 import { latestRuns, statusSummary } from '../selfcheck/index.js';
+import { syncConfigured, syncSummary, tufMirrorDir } from '../sync/index.js';
 import { createServeMetrics } from './metrics.js';
 import { createServeServer } from './server.js';
 
@@ -28,6 +29,8 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
     log: agent.log,
     version: agent.version,
     selfcheck: async () => statusSummary((await latestRuns(agent.state.db, 1))[0]),
+    sync: () => syncSummary(agent),
+    ...(syncConfigured(agent) ? { tufMirrorDir: tufMirrorDir(agent.dataDir) } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,105 @@
+// The resume record `<partial>.json`: which bytes of the partial file are durable, written atomically after an fsync of the data.
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Validator } from './policy.js';
+
+/** A segment of the partial file: bytes [start, durable) are fsynced and correct so far; `end` is exclusive. */
+export interface SegmentRecord {
+  start: number;
+  end: number;
+  durable: number;
+}
+
+export interface Sidecar {
+  sha256: string;
+  size: number;
+  url: string;
+  segments: SegmentRecord[];
+  /** The origin's ETag / Last-Modified from the first response, sent as If-Range on resumes. */
+  validator?: Validator;
+}
+
+export function sidecarPath(partialPath: string): string {
+  return `${partialPath}.json`;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function parseValidator(v: unknown): Validator | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { etag, lastModified } = v as Record<string, unknown>;
+  if (typeof etag === 'string') return { etag };
+  if (typeof lastModified === 'string') return { lastModified };
+  return undefined;
+}
+
+function parseSegments(v: unknown, size: number): SegmentRecord[] | undefined {
+  if (!Array.isArray(v) || v.length === 0) return undefined;
+  const out: SegmentRecord[] = [];
+  let next = 0;
+  for (const item of v as unknown[]) {
+    if (typeof item !== 'object' || item === null) return undefined;
+    const { start, end, durable } = item as Record<string, unknown>;
+    if (!isCount(start) || !isCount(end) || !isCount(durable)) return undefined;
+    if (start !== next || end < start || durable < start || durable > end) return undefined;
+    out.push({ start, end, durable });
+    next = end;
+  }
+  return next === size ? out : undefined;
+}
+
+/**
+ * The sidecar's content when it is well-formed and describes this target (same sha256 and size, segments
+ * covering [0, size) in order); undefined otherwise, which means "start over". Pure.
+ */
+export function parseSidecar(text: string, target: { sha256: string; size: number }): Sidecar | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r.sha256 !== target.sha256 || r.size !== target.size || typeof r.url !== 'string') return undefined;
+  const segments = parseSegments(r.segments, target.size);
+  if (!segments) return undefined;
+  const validator = parseValidator(r.validator);
+  return { sha256: target.sha256, size: target.size, url: r.url, segments, ...(validator ? { validator } : {}) };
+}
+
+export async function readSidecar(path: string, target: { sha256: string; size: number }): Promise<Sidecar | undefined> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  return text === undefined ? undefined : parseSidecar(text, target);
+}
+
+async function fsyncPath(path: string, flags: string): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces the sidecar atomically: write a temp file, fsync it, rename over, fsync the directory. */
+export async function writeSidecar(path: string, sidecar: Sidecar): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w', 0o640);
+  try {
+    await handle.writeFile(`${JSON.stringify(sidecar)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncPath(dirname(path), 'r');
+}
+
+export async function removeSidecar(path: string): Promise<void> {
+  await rm(`${path}.tmp`, { force: true });
+  await rm(path, { force: true });
+}

@@ -1,0 +1,178 @@
+// One sync run: refresh the signed catalog, pick this site's targets, download what is missing, verify, store, record.
+import { mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { desc, eq } from 'drizzle-orm';
+import type { Logger } from '../../../lib/log/index.js';
+import type { PackageRepository } from '../catalog/index.js';
+import type { AgentDb } from '../db/index.js';
+import { tables } from '../db/index.js';
+import { AgentError, ErrorCode } from '../errors.js';
+import type { BlobStore } from '../store/index.js';
+import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
+import { selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
+
+export interface DownloadFn {
+  (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
+}
+
+export interface SyncDeps {
+  db: AgentDb;
+  store: BlobStore;
+  packages: PackageRepository;
+  catalog: CatalogClient;
+  download: DownloadFn;
+  policy: SyncPolicy;
+  /** A further restriction on the selection (e.g. urgent campaigns only, by day). */
+  filter?: (t: CatalogTarget) => boolean;
+  originUrl: string;
+  dataDir: string;
+  /** Targets downloaded at once. */
+  parallelTargets: number;
+  log: Logger;
+  clock?: () => number;
+  signal?: AbortSignal;
+  onProgress?: (event: SyncProgress) => void;
+}
+
+export type SyncProgress =
+  | { event: 'catalog'; version: number; selected: number; missing: number; bytes: number }
+  | { event: 'target'; path: string; done: number; total: number }
+  | { event: 'target-done'; path: string; sha256: string; size: number }
+  | { event: 'target-failed'; path: string; code: string; message: string };
+
+export interface SyncOutcome {
+  runId: number;
+  result: 'ok' | 'partial' | 'failed';
+  errorCode?: string;
+  message?: string;
+  catalogVersion?: number;
+  bytesFetched: number;
+  ready: number;
+  failed: number;
+}
+
+/** The origin URL of a target under consistent snapshots: `targets/<dir>/<sha256>.<name>`. */
+export function targetUrl(originUrl: string, target: CatalogTarget): string {
+  const slash = target.path.lastIndexOf('/');
+  const dir = slash >= 0 ? `${target.path.slice(0, slash + 1)}` : '';
+  const name = target.path.slice(slash + 1);
+  return `${originUrl.replace(/\/$/, '')}/targets/${dir.split('/').map(encodeURIComponent).join('/')}${target.sha256}.${encodeURIComponent(name)}`;
+}
+
+function metaOf(t: CatalogTarget) {
+  return {
+    name: basename(t.path),
+    kind: t.custom.kind,
+    headUnit: t.custom.headUnit,
+    models: t.custom.models,
+    version: t.custom.version,
+    ...(t.custom.releaseNotes ? { releaseNotes: t.custom.releaseNotes } : {}),
+  };
+}
+
+async function setTargetState(db: AgentDb, t: CatalogTarget, state: 'queued' | 'downloading' | 'verified' | 'failed', now: number, extra: { doneBytes?: number; error?: string | null } = {}): Promise<void> {
+  const values = { path: t.path, size: t.size, state, doneBytes: extra.doneBytes ?? 0, error: extra.error ?? null, updatedAt: now };
+  await db.insert(tables.syncTargets).values({ sha256: t.sha256, ...values }).onConflictDoUpdate({ target: tables.syncTargets.sha256, set: values });
+}
+
+export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'command'): Promise<SyncOutcome> {
+  const clock = deps.clock ?? Date.now;
+  const [run] = await deps.db.insert(tables.syncRuns).values({ trigger, startedAt: clock(), result: 'running' }).returning({ id: tables.syncRuns.id });
+  const runId = run?.id ?? 0;
+  const finish = async (o: Omit<SyncOutcome, 'runId'>): Promise<SyncOutcome> => {
+    await deps.db
+      .update(tables.syncRuns)
+      .set({
+        finishedAt: clock(),
+        result: o.result,
+        errorCode: o.errorCode ?? null,
+        message: o.message ?? null,
+        catalogVersion: o.catalogVersion ?? null,
+        bytesFetched: o.bytesFetched,
+        targetsReady: o.ready,
+        targetsFailed: o.failed,
+      })
+      .where(eq(tables.syncRuns.id, runId));
+    return { runId, ...o };
+  };
+
+  let catalog: VerifiedCatalog;
+  try {
+    catalog = await deps.catalog.refresh();
+  } catch (err) {
+    const e = err instanceof AgentError ? err : new AgentError(ErrorCode.TUF_METADATA, String((err as Error).message), { cause: err });
+    deps.log.error('sync: catalog refresh refused; keeping the last good state', { code: e.code, error: e.message });
+    return finish({ result: 'failed', errorCode: e.code, message: e.message, bytesFetched: 0, ready: 0, failed: 0 });
+  }
+
+  const selection = selectTargets(catalog.targets, deps.policy);
+  const skipped = selection.skipped;
+  const selected = deps.filter ? selection.selected.filter(deps.filter) : selection.selected;
+  const missing: CatalogTarget[] = [];
+  for (const t of selected) if ((await deps.store.sizeOf(t.sha256)) === undefined) missing.push(t);
+  deps.log.info('sync: catalog verified', { version: catalog.version, targets: catalog.targets.length, selected: selected.length, skipped: skipped.length, missing: missing.length });
+  await deps.db.update(tables.syncRuns).set({ catalogVersion: catalog.version, targetsSelected: selected.length }).where(eq(tables.syncRuns.id, runId));
+  deps.onProgress?.({ event: 'catalog', version: catalog.version, selected: selected.length, missing: missing.length, bytes: missing.reduce((n, t) => n + t.size, 0) });
+
+  // Targets already in the store (imported, or synced before) only need their package row.
+  for (const t of selected) if (!missing.includes(t)) await deps.packages.upsert(t.sha256, metaOf(t), 'sync', clock());
+  for (const t of missing) await setTargetState(deps.db, t, 'queued', clock());
+
+  const partialDir = join(deps.dataDir, 'partial');
+  await mkdir(partialDir, { recursive: true, mode: 0o750 });
+  let bytesFetched = 0;
+  let failed = 0;
+  let done = 0;
+  let firstError: AgentError | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < missing.length && !deps.signal?.aborted) {
+      const t = missing[next++] as CatalogTarget;
+      try {
+        await setTargetState(deps.db, t, 'downloading', clock());
+        let lastSaved = 0;
+        const file = await deps.download(
+          { url: targetUrl(deps.originUrl, t), sha256: t.sha256, size: t.size, partialPath: join(partialDir, `${t.sha256}.part`) },
+          (done, total) => {
+            deps.onProgress?.({ event: 'target', path: t.path, done, total });
+            if (done - lastSaved >= 16 * 1024 * 1024 || done === total) {
+              lastSaved = done;
+              void setTargetState(deps.db, t, 'downloading', clock(), { doneBytes: done }).catch(() => undefined);
+            }
+          },
+          deps.signal,
+        );
+        await deps.store.adopt(file.path, { sha256: t.sha256, size: t.size }, { hashedByCaller: true });
+        await deps.packages.upsert(t.sha256, metaOf(t), 'sync', clock());
+        await setTargetState(deps.db, t, 'verified', clock(), { doneBytes: t.size });
+        bytesFetched += t.size;
+        done++;
+        deps.onProgress?.({ event: 'target-done', path: t.path, sha256: t.sha256, size: t.size });
+      } catch (err) {
+        const e = err instanceof AgentError ? err : new AgentError(ErrorCode.ORIGIN, (err as Error).message, { cause: err });
+        failed++;
+        firstError ??= e;
+        await setTargetState(deps.db, t, 'failed', clock(), { error: `${e.code}: ${e.message}` });
+        deps.log.warn('sync: target failed', { path: t.path, code: e.code, error: e.message });
+        deps.onProgress?.({ event: 'target-failed', path: t.path, code: e.code, message: e.message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.parallelTargets, missing.length)) }, worker));
+
+  const ready = selected.length - missing.length + done;
+  const result = failed === 0 && !deps.signal?.aborted ? 'ok' : failed === missing.length && missing.length > 0 ? 'failed' : 'partial';
+  return finish({
+    result,
+    ...(firstError ? { errorCode: firstError.code, message: firstError.message } : deps.signal?.aborted ? { message: 'stopped before the end (window closed or service stopping); resumes next run' } : {}),
+    catalogVersion: catalog.version,
+    bytesFetched,
+    ready,
+    failed,
+  });
+}
+
+export async function latestSyncRun(db: AgentDb) {
+  const rows = await db.select().from(tables.syncRuns).orderBy(desc(tables.syncRuns.id)).limit(1);
+  return rows[0];
+}
