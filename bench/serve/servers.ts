@@ -51,8 +51,10 @@ function waitForServing(child: ChildProcess): Promise<number> {
 
 export async function startPlugsrv(dataDir: string, sha256: string, cleanup: Cleanup): Promise<BenchServer> {
   const args = [CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0'];
-  // The bench's own environment goes through, so PLUGSRV_SERVE_* settings can be tried without code changes.
-  const child = cleanup.track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  // The bench's own environment goes through, so PLUGSRV_SERVE_* settings can be tried without code changes;
+  // self-checks and sync stay off (they would reach for the carmaker's hosts and compete for the CPU).
+  const env = { PLUGSRV_SELFCHECK_AT_STARTUP: 'false', PLUGSRV_SELFCHECK_INTERVAL_HOURS: '0', ...process.env, PLUGSRV_SYNC_ORIGIN_URL: '' };
+  const child = cleanup.track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
   const port = await waitForServing(child);
   const pid = child.pid as number;
   return { name: 'plugsrv', url: `http://127.0.0.1:${port}/v1/packages/${sha256}`, pid, pids: () => [pid] };

@@ -23,7 +23,7 @@ export const configSchema = z
         /** A response socket that accepts no data for this long is destroyed. */
         idleSocketTimeoutMs: positiveInt.default(120_000),
         /** Read size when streaming a blob. Bigger chunks mean fewer syscalls on the hot path. */
-        readChunkBytes: positiveInt.min(4096).max(16 * 1024 * 1024).default(1024 * 1024),
+        readChunkBytes: positiveInt.min(4096).max(16 * 1024 * 1024).default(512 * 1024),
         /** How often a running server re-reads the lock state written by `plugsrv lock`. */
         lockPollMs: positiveInt.default(1000),
       })

@@ -11,7 +11,7 @@ export class BufferPool {
   private readonly free: Buffer[] = [];
   constructor(
     readonly size: number,
-    private readonly keep = 64,
+    private readonly keep = 16,
   ) {}
   get(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);

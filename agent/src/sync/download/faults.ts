@@ -10,6 +10,8 @@ export class TransferFault extends Error {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
+    /** The code to fail with if retries run out on this fault (default E_DOWNLOAD). */
+    readonly finalCode?: ErrorCode,
   ) {
     super(message);
     this.name = 'TransferFault';
@@ -74,5 +76,6 @@ export function diskError(err: unknown, path: string): unknown {
 }
 
 export function downloadFailed(message: string, details: Record<string, unknown>, cause?: unknown): AgentError {
+  if (cause instanceof TransferFault && cause.finalCode) return new AgentError(cause.finalCode, message, { cause, details });
   return new AgentError(DOWNLOAD_FAILED, message, { cause, details });
 }

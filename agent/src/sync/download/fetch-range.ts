@@ -2,7 +2,7 @@
 import type { Dispatcher } from 'undici';
 import { AgentError, ErrorCode } from '../../errors.js';
 import { RestartFromZero, TransferFault, downloadFailed } from './faults.js';
-import { classifyStatus, displayUrl, framingProblem, parseRetryAfter, rangeHeaders, validatorOf, type ByteSpan, type Validator } from './policy.js';
+import { classifyStatus, displayUrl, framingProblem, parseContentRange, parseRetryAfter, rangeHeaders, validatorOf, type ByteSpan, type Validator } from './policy.js';
 
 export interface RangeRequest {
   url: URL;
@@ -52,6 +52,12 @@ function refusal(req: RangeRequest, status: number): AgentError {
   return downloadFailed(`GET ${where} answered HTTP ${status}: ${hint}.`, { url: where, status });
 }
 
+/** The whole file's size as the origin announces it: Content-Length of a 200, the total of a 206's Content-Range. */
+function announcedTotal(kind: string, contentLength: string | undefined, contentRange: string | undefined): number | undefined {
+  if (kind === 'full') return contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
+  return parseContentRange(contentRange)?.total;
+}
+
 /** Checks the status and framing; returns the number of body bytes to expect. */
 function checkResponse(req: RangeRequest, res: Dispatcher.ResponseData, now: number): number {
   const kind = classifyStatus(res.statusCode);
@@ -63,6 +69,15 @@ function checkResponse(req: RangeRequest, res: Dispatcher.ResponseData, now: num
   if (kind === 'fatal') throw refusal(req, res.statusCode);
   if (kind === 'full' && !whole) {
     throw new RestartFromZero(`the origin answered 200 (the whole file) to a request for bytes ${req.span.start}-${req.span.end - 1}`);
+  }
+  const total = announcedTotal(kind, header(res.headers, 'content-length'), header(res.headers, 'content-range'));
+  if (total !== undefined && total > req.size) {
+    // Longer than signed: retried like any bad framing (a proxy glitch), but if it persists the origin does not hold the signed target.
+    throw new TransferFault(
+      `${displayUrl(req.url)} announces ${total} bytes for a target signed as ${req.size} bytes: not the signed package, nothing of it was stored`,
+      undefined,
+      ErrorCode.SIZE_MISMATCH,
+    );
   }
   const problem = framingProblem({ status: kind, span: req.span, size: req.size, contentLength: header(res.headers, 'content-length'), contentRange: header(res.headers, 'content-range') });
   if (problem !== undefined) throw new TransferFault(`${problem} from ${displayUrl(req.url)}`);

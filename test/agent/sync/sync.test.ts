@@ -1,0 +1,146 @@
+// Sync end to end on loopback: a signed catalog from our publisher, verified and mirrored; every kind of tampering refused with its own code while the last good state stays served.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Metadata, MetadataKind } from '@tufjs/models';
+import { silentLogger } from '../../../lib/log/index.js';
+import { openAgent, type Agent } from '../../../agent/src/app.js';
+import { loadConfig } from '../../../agent/src/config/index.js';
+import { startServeRole } from '../../../agent/src/serve/index.js';
+import { syncOnce } from '../../../agent/src/sync/index.js';
+import { generateKey, signerOf } from '../../../agent/src/catalog/publish/keys.js';
+import { tempDir } from '../../helpers/agent-process.js';
+import { http, json } from '../../helpers/agent-fixture.js';
+import { startTufOrigin, type TufOrigin } from '../../helpers/tuf-origin.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function agentFor(t: { teardown(fn: () => unknown): void }, origin: TufOrigin, sync: Record<string, unknown> = {}): Promise<Agent> {
+  const dataDir = await tempDir(t);
+  const flags: Record<string, unknown> = { dataDir, 'serve.host': '127.0.0.1', 'serve.port': 0, 'store.reserveBytes': 0, 'sync.originUrl': origin.url, 'sync.trustedRoot': origin.trustedRoot };
+  for (const [k, v] of Object.entries(sync)) flags[`sync.${k}`] = v;
+  const agent = await openAgent(loadConfig({ env: {}, flags }), silentLogger(), { recover: true });
+  t.teardown(() => agent.close());
+  return agent;
+}
+
+const readyIds = async (agent: Agent): Promise<string[]> => (await agent.packages.listReady()).map((p) => p.id).sort();
+
+t.test('sync: selected targets become ready packages; metadata is mirrored verbatim for LAN clients', async (t) => {
+  const origin = await startTufOrigin(t);
+  const soft = await origin.add('RLINK2_SOFT.bin', 300_000, { kind: 'soft', headUnit: 'R-LINK2', models: ['BJA'], version: '10.8', campaign: 'recall', releaseNotes: 'fix' });
+  const map = await origin.add('EU.bin', 200_000, { kind: 'map', headUnit: 'R-LINK2', models: ['HJB'], version: '2026.4' }, 'maps/eu/EU.bin');
+  await origin.add('IVI.bin', 100_000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '3' });
+  await origin.publish();
+  const agent = await agentFor(t, origin, { headUnits: ['R-LINK2'] });
+
+  const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
+  t.match(outcome, { result: 'ok', ready: 2, failed: 0, bytesFetched: 500_000 });
+  t.same(await readyIds(agent), [soft.sha256, map.sha256].sort(), 'the IVI package is not for this site');
+  const pkg = (await agent.packages.listReady()).find((p) => p.id === soft.sha256);
+  t.match(pkg, { name: 'RLINK2_SOFT.bin', kind: 'soft', headUnit: 'R-LINK2', models: ['BJA'], version: '10.8', releaseNotes: 'fix', source: 'sync' });
+
+  const server = await startServeRole(agent);
+  t.teardown(() => server.stop());
+  const base = `http://127.0.0.1:${server.port}`;
+  const ts = await http(`${base}/tuf/metadata/timestamp.json`);
+  t.equal(ts.status, 200);
+  t.ok(ts.body.equals(await readFile(join(origin.repository, 'metadata', 'timestamp.json'))), 'timestamp.json verbatim');
+  const root1 = await http(`${base}/tuf/metadata/1.root.json`);
+  t.ok(root1.body.equals(await readFile(origin.trustedRoot)), '1.root.json verbatim');
+  const targets = await http(`${base}/tuf/metadata/2.targets.json`);
+  t.ok(targets.body.equals(await readFile(join(origin.repository, 'metadata', '2.targets.json'))), 'versioned targets metadata verbatim');
+  const viaTuf = await http(`${base}/tuf/targets/maps/eu/${map.sha256}.EU.bin`);
+  t.equal(viaTuf.status, 200);
+  t.equal(sha(viaTuf.body), map.sha256, 'targets by their consistent-snapshot name');
+  t.equal((await http(`${base}/tuf/metadata/../state.db`)).status, 404);
+  const status = json(await http(`${base}/v1/status`));
+  t.match(status.sync, { lastRun: { result: 'ok', targetsReady: 2, catalogVersion: 2 } });
+
+  const again = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
+  t.match(again, { result: 'ok', bytesFetched: 0, ready: 2 }, 'nothing fetched twice');
+});
+
+t.test('tampering is refused, each with its own code, and the last good state stays served', async (t) => {
+  const origin = await startTufOrigin(t);
+  const good = await origin.add('GOOD.bin', 50_000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' });
+  await origin.publish();
+  const agent = await agentFor(t, origin);
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 1 });
+  const meta = (name: string): string => join(origin.repository, 'metadata', name);
+  const stillServed = async (what: string): Promise<void> => {
+    t.same(await readyIds(agent), [good.sha256], `${what}: the good package is still served`);
+  };
+
+  // A modified target byte: the file at the origin no longer matches its signed hash.
+  const second = await origin.add('SECOND.bin', 40_000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '2' });
+  await origin.publish();
+  const secondFile = join(origin.repository, 'targets', `${second.sha256}.SECOND.bin`);
+  const flipped = Buffer.from(second.bytes);
+  flipped[100] = (flipped[100] as number) ^ 0xff;
+  await writeFile(secondFile, flipped);
+  const byte = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
+  t.match(byte, { result: 'failed', errorCode: 'E_HASH_MISMATCH', failed: 1 });
+  await stillServed('modified target byte');
+
+  // A target longer than signed (endless data): cut off at the signed length.
+  await writeFile(secondFile, Buffer.concat([second.bytes, Buffer.alloc(10_000)]));
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { errorCode: 'E_SIZE_MISMATCH' });
+  await stillServed('target longer than signed');
+  await writeFile(secondFile, second.bytes);
+
+  // Modified targets metadata (not re-signed): the snapshot's hash of it no longer matches.
+  await origin.publish();
+  const version = (JSON.parse(await readFile(meta('timestamp.json'), 'utf8')) as { signed: { version: number } }).signed.version;
+  const targetsFile = meta(`${version}.targets.json`);
+  const originalTargets = await readFile(targetsFile, 'utf8');
+  await writeFile(targetsFile, originalTargets.replace('"version": "2"', '"version": "666"'));
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'failed', errorCode: 'E_TUF_METADATA' });
+  await stillServed('modified targets metadata');
+  await writeFile(targetsFile, originalTargets);
+
+  // Now let a good sync through, so the box trusts this timestamp version.
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 2 });
+  const goodSet = [good.sha256, second.sha256].sort();
+  const oldTimestamp = await readFile(meta('timestamp.json'));
+
+  // Metadata signed by a wrong key: a newer timestamp signed by a key the root does not list.
+  const forgedJson = JSON.parse(oldTimestamp.toString('utf8')) as { signed: { version: number }; signatures: unknown[] };
+  forgedJson.signed.version += 1;
+  forgedJson.signatures = [];
+  const forged = Metadata.fromJSON(MetadataKind.Timestamp, forgedJson as unknown as Parameters<typeof Metadata.fromJSON>[1]);
+  forged.sign(signerOf(generateKey()));
+  await writeFile(meta('timestamp.json'), JSON.stringify(forged.toJSON()));
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'failed', errorCode: 'E_TUF_SIGNATURE' });
+  t.same(await readyIds(agent), goodSet, 'wrong key: the good packages are still served');
+
+  // A rolled-back catalog: publish twice, sync, then serve the older (validly signed) timestamp again.
+  await origin.publish();
+  const olderTimestamp = await readFile(meta('timestamp.json'));
+  await origin.publish();
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok' });
+  const newestTimestamp = await readFile(meta('timestamp.json'));
+  await writeFile(meta('timestamp.json'), olderTimestamp);
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'failed', errorCode: 'E_TUF_ROLLBACK' });
+  t.same(await readyIds(agent), goodSet, 'rollback: the good packages are still served');
+
+  // An expired timestamp: the origin publishes with a clock a month behind.
+  await writeFile(meta('timestamp.json'), newestTimestamp);
+  await origin.publish(new Date(Date.now() - 30 * 86_400_000));
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'failed', errorCode: 'E_TUF_EXPIRED' });
+  t.same(await readyIds(agent), goodSet, 'expired: the good packages are still served');
+});
+
+t.test('a box whose pinned root does not match the origin refuses everything', async (t) => {
+  const origin = await startTufOrigin(t);
+  await origin.add('A.bin', 1000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' });
+  await origin.publish();
+  const other = await startTufOrigin(t);
+  const wrongRoot = join(await tempDir(t), 'root.json');
+  await copyFile(other.trustedRoot, wrongRoot);
+  const agent = await agentFor(t, origin, { trustedRoot: wrongRoot });
+  t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'failed', errorCode: 'E_TUF_SIGNATURE' });
+  t.same(await readyIds(agent), []);
+  await appendFile(wrongRoot, '');
+});
