@@ -8,6 +8,7 @@ import { isPlugsrvError } from '../../../lib/errors.js';
 import { agentVersion, openAgent } from '../app.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ensureSamples } from '../demo/samples.js';
+import { startDemo } from '../demo/origin.js';
 import { AgentError, exitCodeOf, type ErrorCode } from '../errors.js';
 import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
 import { clearLock, readLock, setLock } from '../lock/index.js';
@@ -210,22 +211,34 @@ syncCmd
 
 program
   .command('demo')
-  .description('generate sample packages into ./demo-data, import them, and serve them (what `npm start` runs)')
+  .description('publish sample packages from a local demo origin, sync them, and serve them (what `npm start` runs)')
   .option('-p, --port <port>', 'TCP port to listen on', parsePort)
   .action(async (opts: { port?: number }, cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
     const demoDir = resolve('demo-data');
-    // The demo never probes the carmaker's hosts by itself: `plugsrv selfcheck` does that on demand.
-    const config = loadConfig({
-      file: g.config,
-      flags: { dataDir: g.dataDir ?? join(demoDir, 'store'), 'serve.port': opts.port, 'selfcheck.atStartup': false, 'selfcheck.intervalHours': 0 },
-    });
-    const log = makeLogger(config);
     console.log(`plugsrv demo: preparing sample packages in ${join(demoDir, 'samples')} ...`);
     const items = await ensureSamples(join(demoDir, 'samples'));
+    const origin = await startDemo(join(demoDir, 'origin'), items);
+    console.log(`plugsrv demo: signed catalog published in ${join(demoDir, 'origin')}, served by the demo origin at ${origin.url}`);
+    // The demo never probes the carmaker's hosts by itself (`plugsrv selfcheck` does that on demand),
+    // and it syncs from its own loopback origin.
+    const config = loadConfig({
+      file: g.config,
+      flags: {
+        dataDir: g.dataDir ?? join(demoDir, 'store'),
+        'serve.port': opts.port,
+        'selfcheck.atStartup': false,
+        'selfcheck.intervalHours': 0,
+        'sync.originUrl': origin.url,
+        'sync.trustedRoot': origin.trustedRoot,
+      },
+    });
+    const log = makeLogger(config);
     const agent = await openAgent(config, log, { recover: true });
     try {
-      await importPackages(items, { store: agent.store, packages: agent.packages, progress: importProgress({ json: false, tty: process.stdout.isTTY === true }) });
+      const progress = syncProgress({ json: false, tty: process.stdout.isTTY === true });
+      const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0, onProgress: progress.event });
+      progress.done(outcome);
     } finally {
       agent.close();
     }
@@ -234,10 +247,11 @@ program
       console.log(
         [
           '',
-          `plugsrv is serving ${items.length} demo packages on port ${port} (all interfaces).`,
+          `plugsrv is serving the demo packages on port ${port} (all interfaces), synced from ${origin.url}.`,
           `  package list:   ${base}/v1/packages`,
           `  for a vehicle:  ${base}/v1/packages?vin=VF1RJA00012345678`,
           `  status:         ${base}/v1/status`,
+          `  signed catalog: ${base}/tuf/metadata/timestamp.json (verify end to end with any TUF client)`,
           `  metrics:        ${base}/metrics`,
           'Try a download:',
           `  curl -OJ "${base}/v1/packages/$(curl -s '${base}/v1/packages?headUnit=IVI' | node -pe 'JSON.parse(require("fs").readFileSync(0)).packages[0].id')"`,
@@ -246,6 +260,7 @@ program
         ].join('\n'),
       );
     });
+    await origin.close();
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
