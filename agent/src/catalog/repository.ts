@@ -1,5 +1,5 @@
 // Package rows in the state DB: add, list and look up the packages that are ready to serve.
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { AgentDb } from '../db/index.js';
 import { tables } from '../db/index.js';
 import type { Package, PackageMeta } from './package.js';
@@ -52,6 +52,20 @@ export class PackageRepository {
   async listReady(): Promise<Package[]> {
     const rows = await this.selectReady().orderBy(tables.packages.headUnit, tables.packages.name);
     return rows.map((r) => toPackage({ ...r.pkg, size: r.size }));
+  }
+
+  /** Synced packages with their size and when they left the site's selection (for garbage collection). */
+  async listSynced(): Promise<Array<{ sha256: string; size: number; leftCatalogAt?: number }>> {
+    const rows = await this.selectReady().where(eq(tables.packages.source, 'sync'));
+    return rows.map((r) => ({ sha256: r.pkg.sha256, size: r.size, ...(r.pkg.leftCatalogAt !== null ? { leftCatalogAt: r.pkg.leftCatalogAt } : {}) }));
+  }
+
+  async setLeftCatalogAt(sha256s: string[], at: number | null): Promise<void> {
+    if (sha256s.length === 0) return;
+    await this.db
+      .update(tables.packages)
+      .set({ leftCatalogAt: at })
+      .where(and(eq(tables.packages.source, 'sync'), inArray(tables.packages.sha256, sha256s)));
   }
 
   async getReady(sha256: string): Promise<Package | undefined> {

@@ -61,6 +61,8 @@ export const configSchema = z
         maxConnectionsPerHost: positiveInt.max(32).default(4),
         segmentBytes: positiveInt.default(64 * 1024 * 1024),
         fetchTimeoutMs: positiveInt.default(30_000),
+        /** A synced package no longer selected is deleted after this long (a PC may still be fetching it). */
+        gcGraceHours: z.number().min(0).default(72),
       })
       .strict()
       .prefault({}),

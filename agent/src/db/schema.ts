@@ -25,6 +25,8 @@ export const packages = sqliteTable(
     releaseNotes: text('release_notes'),
     source: text('source', { enum: ['import', 'sync'] }).notNull(),
     addedAt: integer('added_at').notNull(),
+    /** When a synced package was first seen outside the site's selection; garbage-collected after a grace period. */
+    leftCatalogAt: integer('left_catalog_at'),
   },
   (t) => [index('packages_head_unit').on(t.headUnit), index('packages_kind').on(t.kind)],
 );

@@ -183,6 +183,13 @@ export class BlobStore {
     return { sha256: expect.sha256, size: expect.size, existed: false };
   }
 
+  /** Forgets a blob (its package goes with it), then deletes the file: nothing can be served from it once the row is gone. */
+  async remove(sha256: string): Promise<void> {
+    const path = this.blobPath(sha256);
+    await this.opts.db.delete(tables.blobs).where(eq(tables.blobs.sha256, sha256));
+    await rm(path, { force: true });
+  }
+
   private async ensureRoom(size: number): Promise<void> {
     const { free } = await this.freeBytes();
     const reserve = this.opts.reserveBytes ?? 0;

@@ -9,7 +9,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
-import { selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
+import { gcCandidates, selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
   (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
@@ -22,12 +22,16 @@ export interface SyncDeps {
   catalog: CatalogClient;
   download: DownloadFn;
   policy: SyncPolicy;
+  /** How long a synced package stays after leaving the selection. */
+  gcGraceMs: number;
   /** A further restriction on the selection (e.g. urgent campaigns only, by day). */
   filter?: (t: CatalogTarget) => boolean;
   originUrl: string;
   dataDir: string;
   /** Targets downloaded at once. */
   parallelTargets: number;
+  /** Free space a sync must leave on the store's filesystem. */
+  reserveBytes: number;
   log: Logger;
   clock?: () => number;
   signal?: AbortSignal;
@@ -118,6 +122,25 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   for (const t of selected) if (!missing.includes(t)) await deps.packages.upsert(t.sha256, metaOf(t), 'sync', clock());
   for (const t of missing) await setTargetState(deps.db, t, 'queued', clock());
 
+  if (!deps.filter) await collectGarbage(deps, new Set(selected.map((t) => t.sha256)), clock());
+
+  // Download only what fits, in priority order: a selection too big for the disk is reported, not thrashed.
+  const { free } = await deps.store.freeBytes();
+  let room = free - deps.reserveBytes;
+  const fitting: CatalogTarget[] = [];
+  for (const t of missing) {
+    if (t.size <= room) {
+      fitting.push(t);
+      room -= t.size;
+      continue;
+    }
+    const message = `not enough space for ${t.path} (${t.size} bytes; ${Math.max(0, room)} left after higher-priority packages and the reserve). The site's selection does not fit this disk: narrow it (sync.include/exclude, headUnits, models) or give the box a larger disk.`;
+    await setTargetState(deps.db, t, 'failed', clock(), { error: `${ErrorCode.DISK_FULL}: ${message}` });
+    deps.log.error('sync: selection does not fit', { path: t.path, size: t.size, room: Math.max(0, room) });
+    deps.onProgress?.({ event: 'target-failed', path: t.path, code: ErrorCode.DISK_FULL, message });
+  }
+  const unfit = missing.length - fitting.length;
+
   const partialDir = join(deps.dataDir, 'partial');
   await mkdir(partialDir, { recursive: true, mode: 0o750 });
   let bytesFetched = 0;
@@ -126,8 +149,8 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   let firstError: AgentError | undefined;
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < missing.length && !deps.signal?.aborted) {
-      const t = missing[next++] as CatalogTarget;
+    while (next < fitting.length && !deps.signal?.aborted) {
+      const t = fitting[next++] as CatalogTarget;
       try {
         await setTargetState(deps.db, t, 'downloading', clock());
         let lastSaved = 0;
@@ -158,7 +181,9 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.parallelTargets, missing.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.parallelTargets, fitting.length)) }, worker));
+  failed += unfit;
+  if (unfit > 0) firstError ??= new AgentError(ErrorCode.DISK_FULL, `${unfit} selected package(s) do not fit on this disk; see plugsrv sync status.`);
 
   const ready = selected.length - missing.length + done;
   const result = failed === 0 && !deps.signal?.aborted ? 'ok' : failed === missing.length && missing.length > 0 ? 'failed' : 'partial';
@@ -170,6 +195,15 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
     ready,
     failed,
   });
+}
+
+/** Deletes synced packages out of the selection for longer than the grace period; imported ones are never touched. */
+async function collectGarbage(deps: SyncDeps, selected: ReadonlySet<string>, now: number): Promise<void> {
+  const gc = gcCandidates({ catalogSha256s: selected, stored: await deps.packages.listSynced(), now, graceMs: deps.gcGraceMs, serving: new Set() });
+  await deps.packages.setLeftCatalogAt(gc.markLeft, now);
+  await deps.packages.setLeftCatalogAt(gc.clearLeft, null);
+  for (const sha256 of gc.remove) await deps.store.remove(sha256);
+  if (gc.remove.length > 0) deps.log.info('sync: removed packages that left the catalog', { count: gc.remove.length, bytes: gc.reclaimBytes });
 }
 
 export async function latestSyncRun(db: AgentDb) {

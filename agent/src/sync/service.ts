@@ -54,6 +54,8 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
         originUrl: s.originUrl,
         dataDir: agent.dataDir,
         parallelTargets: s.parallelTargets,
+        reserveBytes: agent.config.store.reserveBytes,
+        gcGraceMs: s.gcGraceHours * 3600_000,
         log: agent.log,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

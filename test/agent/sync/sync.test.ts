@@ -144,3 +144,34 @@ t.test('a box whose pinned root does not match the origin refuses everything', a
   t.same(await readyIds(agent), []);
   await appendFile(wrongRoot, '');
 });
+
+t.test('garbage collection: a synced package that left the catalog goes after the grace period; imported ones stay', async (t) => {
+  const origin = await startTufOrigin(t);
+  const keep = await origin.add('KEEP.bin', 20_000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' });
+  const drop = await origin.add('DROP.bin', 30_000, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' });
+  await origin.publish();
+  const graceful = await agentFor(t, origin, { gcGraceHours: 1 });
+  const eager = await agentFor(t, origin, { gcGraceHours: 0 });
+  for (const a of [graceful, eager]) t.match(await syncOnce(a, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 2 });
+  const { removeTarget } = await import('../../../agent/src/catalog/publish/index.js');
+  await removeTarget(origin.dir, drop.path);
+  await origin.publish();
+  for (const a of [graceful, eager]) t.match(await syncOnce(a, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 1 });
+  t.same(await readyIds(graceful), [keep.sha256, drop.sha256].sort(), 'within the grace period the old package is still served');
+  t.same(await readyIds(eager), [keep.sha256], 'after it, it is gone');
+  t.equal(await eager.store.sizeOf(drop.sha256), undefined, 'and its blob is deleted');
+});
+
+t.test('a selection that does not fit the disk is reported, not thrashed', async (t) => {
+  const origin = await startTufOrigin(t);
+  await origin.add('BIG.bin', 50_000, { kind: 'map', headUnit: 'IVI', models: ['XBA'], version: '1' });
+  await origin.publish();
+  const agent = await agentFor(t, origin);
+  const { free } = await agent.store.freeBytes();
+  (agent.config.store as { reserveBytes: number }).reserveBytes = free;
+  const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
+  t.match(outcome, { result: 'failed', errorCode: 'E_DISK_FULL', failed: 1, bytesFetched: 0 });
+  t.equal(origin.targetBytesSent(), 0, 'nothing was downloaded');
+  const { syncSummary } = await import('../../../agent/src/sync/index.js');
+  t.match(await syncSummary(agent), { failed: [{ path: 'BIG.bin', error: /E_DISK_FULL: not enough space.*does not fit/ }] });
+});

@@ -1,0 +1,1 @@
+ALTER TABLE `packages` ADD `left_catalog_at` integer;
