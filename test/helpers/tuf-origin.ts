@@ -1,10 +1,11 @@
-// Test helper: a signed catalog published with our publisher into a temp dir and served by a static HTTP server on loopback, counting bytes.
+// Test helper: a signed catalog published with our publisher into a temp dir and served by a static HTTP server on loopback, counting bytes (optionally paced like a slow link).
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { addTargets, initRepo, publish, type TargetCustom } from '../../agent/src/catalog/publish/index.js';
+import { throttle, TokenBucket } from '../../agent/src/sync/policy/index.js';
 import { tempDir } from './agent-process.js';
 
 export interface TufOrigin {
@@ -19,12 +20,22 @@ export interface TufOrigin {
   publish(now?: Date): Promise<void>;
 }
 
-export async function startTufOrigin(t: { teardown(fn: () => unknown): void }): Promise<TufOrigin> {
+export interface TufOriginOptions {
+  /**
+   * Paces target bodies to this many bytes per second in total, like the site's link (0 = as fast as
+   * loopback goes). With a pace below the agent's own cap, the agent reads every byte as it arrives, so
+   * the kernel's socket buffers stay nearly empty and targetBytesSent() is close to what really reached it.
+   */
+  rateBytesPerSec?: number;
+}
+
+export async function startTufOrigin(t: { teardown(fn: () => unknown): void }, opts: TufOriginOptions = {}): Promise<TufOrigin> {
   const dir = await tempDir(t, 'plugsrv-origin-');
   await initRepo(dir, {}, new Date());
   const repository = join(dir, 'repository');
   let sent = 0;
   const requests: string[] = [];
+  const link = opts.rateBytesPerSec ? new TokenBucket({ rateBytesPerSec: opts.rateBytesPerSec }) : undefined;
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] as string);
     requests.push(path);
@@ -44,7 +55,19 @@ export async function startTufOrigin(t: { teardown(fn: () => unknown): void }): 
           ...(m ? { 'Content-Range': `bytes ${start}-${end}/${st.size}` } : {}),
           'Accept-Ranges': 'bytes',
         });
-        const stream = createReadStream(file, { start, end });
+        const source = createReadStream(file, { start, end });
+        let stream: NodeJS.ReadableStream = source;
+        if (link && path.startsWith('/targets/')) {
+          // A client gone (killed) hands its place in the link's queue back at once.
+          const gone = new AbortController();
+          res.once('close', () => {
+            gone.abort();
+            source.destroy();
+          });
+          const paced = throttle(link, gone.signal);
+          paced.on('error', () => res.destroy());
+          stream = source.pipe(paced);
+        }
         if (path.startsWith('/targets/')) stream.on('data', (c) => (sent += (c as Buffer).length));
         stream.pipe(res);
       },

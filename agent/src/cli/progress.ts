@@ -52,7 +52,9 @@ export function syncProgress(mode: { json: boolean; tty: boolean }, out: NodeJS.
   return {
     event(e: SyncProgress): void {
       if (mode.json) {
-        if (e.event !== 'target' || e.done === e.total || Date.now() - lastJson > 1000) {
+        // Throttle only the per-chunk progress lines, to about one a second.
+        if (e.event !== 'target') out.write(`${JSON.stringify(e)}\n`);
+        else if (e.done === e.total || Date.now() - lastJson > 1000) {
           lastJson = Date.now();
           out.write(`${JSON.stringify(e)}\n`);
         }

@@ -158,7 +158,8 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
           { url: targetUrl(deps.originUrl, t), sha256: t.sha256, size: t.size, partialPath: join(partialDir, `${t.sha256}.part`) },
           (done, total) => {
             deps.onProgress?.({ event: 'target', path: t.path, done, total });
-            if (done - lastSaved >= 16 * 1024 * 1024 || done === total) {
+            // Progress in the DB is for status only (durable offsets live in the sidecar): keep its fsyncs rare.
+            if (done - lastSaved >= 64 * 1024 * 1024 || done === total) {
               lastSaved = done;
               void setTargetState(deps.db, t, 'downloading', clock(), { doneBytes: done }).catch(() => undefined);
             }
@@ -172,6 +173,11 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
         done++;
         deps.onProgress?.({ event: 'target-done', path: t.path, sha256: t.sha256, size: t.size });
       } catch (err) {
+        // Stopped by the window end or a service stop: not a failure; the durable bytes resume next run.
+        if (deps.signal?.aborted) {
+          await setTargetState(deps.db, t, 'queued', clock()).catch(() => undefined);
+          break;
+        }
         const e = err instanceof AgentError ? err : new AgentError(ErrorCode.ORIGIN, (err as Error).message, { cause: err });
         failed++;
         firstError ??= e;

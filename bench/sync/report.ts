@@ -1,0 +1,92 @@
+// Prints the sync bench's tables (throughput, CPU, RSS; RSS against target size) and judges ours against the 0.9 x curl target.
+import { GiB, MiB } from './catalog.js';
+import type { ClientResult } from './clients.js';
+
+export const TARGET_RATIO_TO_CURL = 0.9;
+
+export interface RssPoint {
+  targetBytes: number;
+  peakRssBytes: number;
+  mibPerSecond: number;
+  cpuSecondsPerGiB: number;
+  errors: string[];
+}
+
+export interface RssScenario {
+  points: RssPoint[];
+  /** Why a size was shrunk or the scenario skipped, if it was. */
+  notes: string[];
+}
+
+export interface Summary {
+  oursMibPerSecond: number;
+  ratioToCurl: number;
+  ratioToCurlWithHash: number;
+  ratioToAria2c: number;
+  /** undefined when curl was not run. */
+  targetMet: boolean | undefined;
+  verificationErrors: string[];
+}
+
+const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+
+function printRows(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+function byPrefix(results: readonly ClientResult[], prefix: string): ClientResult | undefined {
+  return results.find((r) => r.name.startsWith(prefix));
+}
+
+export function summarize(results: readonly ClientResult[], oursName: string, rss: RssScenario | undefined): Summary {
+  const ours = results.find((r) => r.name === oursName);
+  const rate = (r: ClientResult | undefined): number => r?.mibPerSecond ?? NaN;
+  const curl = results.find((r) => r.name.startsWith('curl') && !r.name.includes('+'));
+  const ratioToCurl = rate(ours) / rate(curl);
+  return {
+    oursMibPerSecond: rate(ours),
+    ratioToCurl,
+    ratioToCurlWithHash: rate(ours) / rate(results.find((r) => r.name.startsWith('curl') && r.name.endsWith('+ sha256sum'))),
+    ratioToAria2c: rate(ours) / rate(byPrefix(results, 'aria2c')),
+    targetMet: Number.isFinite(ratioToCurl) ? ratioToCurl >= TARGET_RATIO_TO_CURL : undefined,
+    verificationErrors: [...results.flatMap((r) => r.errors), ...(rss?.points.flatMap((p) => p.errors) ?? [])],
+  };
+}
+
+export function printReport(results: readonly ClientResult[], oursName: string, totalBytes: number, targets: number, rss: RssScenario | undefined, s: Summary): void {
+  const ours = results.find((r) => r.name === oursName);
+  console.log(`\n${targets} targets, ${fmt(totalBytes / MiB)} MiB (${fmt(totalBytes / GiB, 2)} GiB), nginx on 127.0.0.1 (sendfile on):`);
+  printRows(
+    ['client', 'MiB/s', 'wall s', 'ours/this', 'CPU s/GiB', 'user s', 'sys s', 'peak RSS MiB', 'nginx CPU s/GiB'],
+    results.map((r) => [
+      r.name,
+      fmt(r.mibPerSecond),
+      fmt(r.wallSeconds, 2),
+      r === ours ? '' : fmt((ours?.mibPerSecond ?? NaN) / r.mibPerSecond, 2),
+      fmt(r.cpuSecondsPerGiB, 2),
+      fmt(r.userSeconds, 2),
+      fmt(r.sysSeconds, 2),
+      fmt(r.peakRssBytes / MiB, 1),
+      fmt(r.serverCpuSeconds / (r.bytes / GiB), 2),
+    ]),
+  );
+  if (rss) {
+    console.log('\npeak RSS of our sync against the size of a single target:');
+    if (rss.points.length > 0) {
+      printRows(
+        ['target size', 'peak RSS MiB', 'MiB/s', 'CPU s/GiB'],
+        rss.points.map((p) => [`${fmt(p.targetBytes / MiB)} MiB`, fmt(p.peakRssBytes / MiB, 1), fmt(p.mibPerSecond), fmt(p.cpuSecondsPerGiB, 2)]),
+      );
+    }
+    for (const note of rss.notes) console.log(`  note: ${note}`);
+  }
+  console.log(`\nours/curl ${fmt(s.ratioToCurl, 2)} (target >= ${TARGET_RATIO_TO_CURL}: ${s.targetMet === undefined ? 'not measured' : s.targetMet ? 'MET' : 'MISSED'}); ours/(curl + sha256sum) ${fmt(s.ratioToCurlWithHash, 2)}; ours/aria2c ${fmt(s.ratioToAria2c, 2)}`);
+  if (s.verificationErrors.length > 0) {
+    console.log(`\nVERIFICATION FAILED (${s.verificationErrors.length}):`);
+    for (const e of s.verificationErrors.slice(0, 20)) console.log(`  ${e}`);
+  }
+}
