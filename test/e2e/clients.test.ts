@@ -1,13 +1,12 @@
 // End to end: real download clients (curl, wget, aria2c segmented, curl resume) against a real `plugsrv serve`, checked by sha256.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { SampleSpec } from '../../agent/src/demo/samples.js';
 import { ensureSamples } from '../../agent/src/demo/samples.js';
 import { cleanEnv, runCli, startServer, tempDir } from '../helpers/agent-process.js';
+import { sha256File } from '../helpers/files.js';
 
 const MiB = 1024 * 1024;
 const CLIENT_TIMEOUT_MS = 60_000;
@@ -28,11 +27,6 @@ interface Listed {
   size: number;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** The absolute path of an executable on PATH, or undefined. */
 async function which(cmd: string): Promise<string | undefined> {

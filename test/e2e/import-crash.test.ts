@@ -2,12 +2,12 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SampleSpec } from '../../agent/src/demo/samples.js';
 import { ensureSamples } from '../../agent/src/demo/samples.js';
 import { CLI, cleanEnv, startServer, tempDir, type ServerProcess } from '../helpers/agent-process.js';
+import { list, sha256File } from '../helpers/files.js';
 
 const MiB = 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -29,19 +29,7 @@ interface ImportRun {
   stderr: string;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
-/** Entries of a directory, or [] when it does not exist (a kill can land before the store is created). */
-async function list(dir: string): Promise<string[]> {
-  return readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-}
 
 /** Every file under DIR/blobs/sha256/xx/, as { prefix, name, path }. */
 async function blobFiles(dataDir: string): Promise<Array<{ prefix: string; name: string; path: string }>> {

@@ -2,12 +2,12 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { CLI, cleanEnv, startServer, tempDir } from '../helpers/agent-process.js';
 import { startTufOrigin } from '../helpers/tuf-origin.js';
+import { list, sha256File } from '../helpers/files.js';
 
 const MiB = 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -81,19 +81,7 @@ interface SidecarSegment {
   durable: number;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
-/** Entries of a directory, or [] when it does not exist (a kill can land before it is created). */
-async function list(dir: string): Promise<string[]> {
-  return readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-}
 
 /** Runs `plugsrv sync now --json` as a child process, SIGKILLed as planned; `marks` says when it reached each phase. */
 function runSync(dataDir: string, env: Record<string, string>, kill?: KillAt): Promise<SyncRun> {

@@ -13,10 +13,10 @@ import { AgentError, exitCodeOf, type ErrorCode } from '../errors.js';
 import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
 import { clearLock, readLock, setLock } from '../lock/index.js';
 import { startServeRole } from '../serve/index.js';
-import { exitCodeOfReport, formatReport, parseOnly, planFromConfig, recordRun, runSelfcheck, SelfcheckScheduler, type Lang } from '../selfcheck/index.js';
+import { exitCodeOfReport, formatReport, parseOnly, planFromConfig, recordRun, runSelfcheck, SelfcheckScheduler, type Lang, type SelfcheckEnv } from '../selfcheck/index.js';
 import { formatSyncSummary, importProgress, syncProgress } from './progress.js';
 import { registerCatalogCommands } from '../catalog/publish/index.js';
-import { SyncScheduler, syncOnce, syncSummary } from '../sync/index.js';
+import { SyncScheduler, syncOnce, syncSummary, trustedMetadataExpiry } from '../sync/index.js';
 
 interface GlobalOptions {
   config?: string;
@@ -38,6 +38,12 @@ function parsePort(value: string): number {
   return n;
 }
 
+/** What the self-check reads from the rest of the agent: the clock, the environment, the signed catalog's expiry. */
+async function selfcheckEnv(dataDir: string): Promise<SelfcheckEnv> {
+  const metadataExpiresAt = await trustedMetadataExpiry(dataDir);
+  return { clock: Date.now, env: process.env, ...(metadataExpiresAt !== undefined ? { signedTimes: { metadataExpiresAt } } : {}) };
+}
+
 /** Runs until SIGINT/SIGTERM, then stops the server and closes the DB. */
 async function serveUntilSignal(config: Config, log: Logger, banner?: (port: number) => void): Promise<void> {
   const agent = await openAgent(config, log, { recover: true });
@@ -48,7 +54,7 @@ async function serveUntilSignal(config: Config, log: Logger, banner?: (port: num
     historySize: config.selfcheck.historySize,
     // The LAN check must probe the port actually bound (it differs from the config when that says 0).
     plan: () => ({ ...planFromConfig(config), servePort: running.port }),
-    env: () => ({ clock: Date.now, env: process.env }),
+    env: async () => selfcheckEnv(agent.dataDir),
   });
   selfcheck.start({ atStartup: config.selfcheck.atStartup, intervalHours: config.selfcheck.intervalHours });
   const sync = new SyncScheduler(agent);
@@ -128,7 +134,7 @@ program
     const plan = planFromConfig(config, only);
     const agent = await openAgent(config, makeLogger(config));
     try {
-      const report = await runSelfcheck(plan, { clock: Date.now, env: process.env });
+      const report = await runSelfcheck(plan, await selfcheckEnv(agent.dataDir));
       await recordRun(agent.state.db, report, 'cli', config.selfcheck.historySize);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts.lang, process.stdout.isTTY === true));
       process.exitCode = exitCodeOfReport(report);

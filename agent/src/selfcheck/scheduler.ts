@@ -9,14 +9,14 @@ export class SelfcheckScheduler {
   private running: Promise<SelfcheckReport> | undefined;
 
   constructor(
-    private readonly deps: { db: AgentDb; log: Logger; plan: () => SelfcheckPlan; env: () => SelfcheckEnv; historySize: number },
+    private readonly deps: { db: AgentDb; log: Logger; plan: () => SelfcheckPlan; env: () => Promise<SelfcheckEnv>; historySize: number },
   ) {}
 
   /** Starts a run unless one is in flight (then returns that one). */
   runNow(trigger: SelfcheckTrigger): Promise<SelfcheckReport> {
     if (this.running) return this.running;
     const run = (async () => {
-      const report = await runSelfcheck(this.deps.plan(), this.deps.env());
+      const report = await runSelfcheck(this.deps.plan(), await this.deps.env());
       await recordRun(this.deps.db, report, trigger, this.deps.historySize);
       const level = report.status === 'ok' ? 'info' : 'warn';
       this.deps.log[level]('selfcheck finished', { trigger, status: report.status, ...report.counts, failing: report.results.filter((r) => r.status !== 'ok').map((r) => r.id) });

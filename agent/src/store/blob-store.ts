@@ -9,6 +9,7 @@ import type { Logger } from '../../../lib/log/index.js';
 import type { AgentDb } from '../db/index.js';
 import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
+import { fsyncDir } from '../../../lib/fs-durable.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -281,14 +282,6 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   return { sha256: hash.digest('hex'), size };
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function translateIoError(err: unknown, root: string): unknown {
   const code = systemErrorCode(err);

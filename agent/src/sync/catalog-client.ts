@@ -49,6 +49,22 @@ export function tufMirrorDir(dataDir: string): string {
   return join(dataDir, 'tuf', 'mirror', 'metadata');
 }
 
+/** The earliest expiry among the metadata this box trusts (ms), or undefined before the first verified sync. */
+export async function trustedMetadataExpiry(dataDir: string): Promise<number | undefined> {
+  const dir = join(dataDir, 'tuf', 'client');
+  const expiries: number[] = [];
+  for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+    try {
+      const doc = JSON.parse(await readFile(join(dir, `${role}.json`), 'utf8')) as { signed?: { expires?: string } };
+      const t = Date.parse(doc.signed?.expires ?? '');
+      if (!Number.isNaN(t)) expiries.push(t);
+    } catch {
+      // not synced yet, or being rewritten: no figure from this file
+    }
+  }
+  return expiries.length === 4 ? Math.min(...expiries) : undefined;
+}
+
 export function isMirroredMetadataName(name: string): boolean {
   return METADATA_NAME.test(name);
 }

@@ -8,7 +8,8 @@ import { silentLogger } from '../../../lib/log/index.js';
 import { openAgent, type Agent } from '../../../agent/src/app.js';
 import { loadConfig } from '../../../agent/src/config/index.js';
 import { startServeRole } from '../../../agent/src/serve/index.js';
-import { syncOnce } from '../../../agent/src/sync/index.js';
+import { syncOnce, trustedMetadataExpiry } from '../../../agent/src/sync/index.js';
+import { probeClock } from '../../../agent/src/selfcheck/probes/clock.js';
 import { generateKey, signerOf } from '../../../agent/src/catalog/publish/keys.js';
 import { tempDir } from '../../helpers/agent-process.js';
 import { http, json } from '../../helpers/agent-fixture.js';
@@ -57,6 +58,11 @@ t.test('sync: selected targets become ready packages; metadata is mirrored verba
   t.equal((await http(`${base}/tuf/metadata/../state.db`)).status, 404);
   const status = json(await http(`${base}/v1/status`));
   t.match(status.sync, { lastRun: { result: 'ok', targetsReady: 2, catalogVersion: 2 } });
+
+  // The self-check's clock probe reads the trusted catalog's expiry (the timestamp's, one day here).
+  const expiry = await trustedMetadataExpiry(agent.dataDir);
+  t.ok(expiry !== undefined && expiry > Date.now() && expiry <= Date.now() + 86_400_000, 'earliest expiry of the trusted metadata');
+  t.match(probeClock({ now: Date.now() + 2 * 86_400_000, metadataExpiresAt: expiry as number }), { status: 'warn', reason: 'metadata-expired' });
 
   const again = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
   t.match(again, { result: 'ok', bytesFetched: 0, ready: 2 }, 'nothing fetched twice');

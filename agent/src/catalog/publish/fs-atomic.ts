@@ -5,19 +5,12 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { systemErrorCode } from '../../../../lib/errors.js';
 import { AgentError, ErrorCode } from '../../errors.js';
+import { fsyncDir } from '../../../../lib/fs-durable.js';
 
 function tempNameIn(dir: string, name: string): string {
   return join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Replaces `path` with `data` so that a reader or a crash sees the old file or the new one, never a mix. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
