@@ -9,7 +9,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
-import { gcCandidates, selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
+import { evictionOrder, gcCandidates, selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
   (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
@@ -125,8 +125,10 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   if (!deps.filter) await collectGarbage(deps, new Set(selected.map((t) => t.sha256)), clock());
 
   // Download only what fits, in priority order: a selection too big for the disk is reported, not thrashed.
-  const { free } = await deps.store.freeBytes();
-  let room = free - deps.reserveBytes;
+  const selectedSet = new Set(selected.map((t) => t.sha256));
+  let room = (await deps.store.freeBytes()).free - deps.reserveBytes;
+  const need = missing.reduce((n, t) => n + t.size, 0) - room;
+  if (need > 0 && !deps.filter) room += await evictForRoom(deps, selectedSet, need);
   const fitting: CatalogTarget[] = [];
   for (const t of missing) {
     if (t.size <= room) {
@@ -201,6 +203,26 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
     ready,
     failed,
   });
+}
+
+/**
+ * Under disk pressure, deletes synced packages that are no longer selected (still in their grace
+ * period) before the grace ends: those that left the selection first, then the largest. Selected and
+ * imported packages are never evicted. Returns the bytes freed (0 when even all of them would not do).
+ */
+async function evictForRoom(deps: SyncDeps, selected: ReadonlySet<string>, need: number): Promise<number> {
+  const candidates = (await deps.packages.listSynced())
+    .filter((p) => !selected.has(p.sha256))
+    .map((p) => ({ sha256: p.sha256, size: p.size, superseded: p.leftCatalogAt !== undefined, priority: 0 }));
+  const plan = evictionOrder(candidates, need, new Set());
+  if (!plan.fits) return 0;
+  let freed = 0;
+  for (const sha256 of plan.evict) {
+    freed += candidates.find((c) => c.sha256 === sha256)?.size ?? 0;
+    await deps.store.remove(sha256);
+  }
+  deps.log.warn('sync: disk pressure: evicted packages no longer selected to make room', { count: plan.evict.length, bytes: freed });
+  return freed;
 }
 
 /** Deletes synced packages out of the selection for longer than the grace period; imported ones are never touched. */

@@ -1,13 +1,13 @@
 // The content-addressed store: verified writes, dedupe, refusal of wrong data, start-up recovery, full disk.
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../../lib/log/index.js';
 import { openStateDb } from '../../../agent/src/db/index.js';
 import { BlobStore } from '../../../agent/src/store/index.js';
 import { tempDir } from '../../helpers/agent-process.js';
+import { smallTmpfs } from '../../helpers/tmpfs.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 async function* chunks(b: Buffer, size = 65536): AsyncGenerator<Buffer> {
@@ -104,20 +104,7 @@ t.test('not enough room: refused before writing', async (t) => {
   await t.rejects(store.put(chunks(randomBytes(10))), { code: 'E_DISK_FULL' }, 'already below the reserve: refused even when the size is unknown');
 });
 
-/** A small tmpfs for the full-disk test, or the reason this machine cannot give one. */
-async function smallTmpfs(t: { teardown(fn: () => unknown): void }): Promise<string | { skip: string }> {
-  if (process.getuid?.() !== 0) return { skip: 'needs root to mount a small tmpfs (CI runs as root)' };
-  const mnt = await tempDir(t, 'plugsrv-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (err) {
-    return { skip: `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})` };
-  }
-  t.teardown(() => execFileSync('umount', ['-l', mnt]));
-  return mnt;
-}
-
-const mnt = await smallTmpfs(t);
+const mnt = await smallTmpfs(t, '4m');
 t.test('a disk that fills up during the write: E_DISK_FULL, nothing kept, the store still works', typeof mnt === 'string' ? {} : mnt, async (t) => {
   const { store, dir } = await openStore(t, mnt as string);
   await t.rejects(store.put(chunks(randomBytes(8 * 1024 * 1024))), { code: 'E_DISK_FULL', message: /full.*nothing was stored/ });

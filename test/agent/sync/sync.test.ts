@@ -168,16 +168,3 @@ t.test('garbage collection: a synced package that left the catalog goes after th
   t.equal(await eager.store.sizeOf(drop.sha256), undefined, 'and its blob is deleted');
 });
 
-t.test('a selection that does not fit the disk is reported, not thrashed', async (t) => {
-  const origin = await startTufOrigin(t);
-  await origin.add('BIG.bin', 50_000, { kind: 'map', headUnit: 'IVI', models: ['XBA'], version: '1' });
-  await origin.publish();
-  const agent = await agentFor(t, origin);
-  const { free } = await agent.store.freeBytes();
-  (agent.config.store as { reserveBytes: number }).reserveBytes = free;
-  const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
-  t.match(outcome, { result: 'failed', errorCode: 'E_DISK_FULL', failed: 1, bytesFetched: 0 });
-  t.equal(origin.targetBytesSent(), 0, 'nothing was downloaded');
-  const { syncSummary } = await import('../../../agent/src/sync/index.js');
-  t.match(await syncSummary(agent), { failed: [{ path: 'BIG.bin', error: /E_DISK_FULL: not enough space.*does not fit/ }] });
-});
