@@ -97,7 +97,8 @@ export class BlobStore {
       if (size !== undefined) return { sha256: expect.sha256, size, existed: true };
     }
 
-    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    // The writer's pid in the name lets recovery in another process tell a live write from a dead one.
+    const tmp = join(this.tmpDir, `${process.pid}-${randomUUID()}.part`);
     const file = await open(tmp, 'wx', 0o640);
     const hash = createHash('sha256');
     let size = 0;
@@ -212,6 +213,9 @@ export class BlobStore {
     await this.init();
     const report: RecoveryReport = { tempFilesRemoved: 0, adopted: 0, discarded: 0, missing: 0 };
     for (const name of await readdir(this.tmpDir)) {
+      const writer = Number(/^(\d+)-/.exec(name)?.[1]);
+      // An import running in another process right now keeps its temp file.
+      if (writer && writer !== process.pid && processAlive(writer)) continue;
       await rm(join(this.tmpDir, name), { force: true, recursive: true });
       report.tempFilesRemoved++;
     }
@@ -269,6 +273,15 @@ export class BlobStore {
       report.missing++;
     }
     return report;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

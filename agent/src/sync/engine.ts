@@ -1,5 +1,5 @@
 // One sync run: refresh the signed catalog, pick this site's targets, download what is missing, verify, store, record.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { desc, eq } from 'drizzle-orm';
 import type { Logger } from '../../../lib/log/index.js';
@@ -145,6 +145,7 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
 
   const partialDir = join(deps.dataDir, 'partial');
   await mkdir(partialDir, { recursive: true, mode: 0o750 });
+  if (!deps.filter) await dropStalePartials(partialDir, new Set(missing.map((t) => t.sha256)));
   let bytesFetched = 0;
   let failed = 0;
   let done = 0;
@@ -223,6 +224,14 @@ async function evictForRoom(deps: SyncDeps, selected: ReadonlySet<string>, need:
   }
   deps.log.warn('sync: disk pressure: evicted packages no longer selected to make room', { count: plan.evict.length, bytes: freed });
   return freed;
+}
+
+/** Partial downloads of targets no longer wanted would hold disk space forever: drop them (file and sidecar). */
+async function dropStalePartials(dir: string, wanted: ReadonlySet<string>): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const sha256 = /^([0-9a-f]{64})\.part(?:\.json)?(?:\.tmp)?$/.exec(name)?.[1];
+    if (sha256 && !wanted.has(sha256)) await rm(join(dir, name), { force: true });
+  }
 }
 
 /** Deletes synced packages out of the selection for longer than the grace period; imported ones are never touched. */

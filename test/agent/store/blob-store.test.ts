@@ -95,6 +95,24 @@ t.test('recovery: temp files, unrecorded blobs, strays, missing and resized file
   t.ok(state);
 });
 
+t.test('recovery keeps the temp file of a write still running in another process', async (t) => {
+  const { store, dir } = await openStore(t);
+  const { spawn } = await import('node:child_process');
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  t.teardown(() => other.kill('SIGKILL'));
+  const live = join(dir, 'tmp', `${other.pid}-abc.part`);
+  const dead = join(dir, 'tmp', '999999999-def.part');
+  const legacy = join(dir, 'tmp', 'no-pid.part');
+  for (const f of [live, dead, legacy]) await writeFile(f, 'x');
+  const report = await store.recover();
+  t.equal(report.tempFilesRemoved, 2);
+  t.same(await readdir(join(dir, 'tmp')), [`${other.pid}-abc.part`], 'only the live writer\'s file stays');
+  other.kill('SIGKILL');
+  await new Promise((r) => other.once('exit', r));
+  await store.recover();
+  t.same(await readdir(join(dir, 'tmp')), [], 'and it goes once that process is gone');
+});
+
 t.test('not enough room: refused before writing', async (t) => {
   const dir = await tempDir(t);
   const state = await openStateDb(join(dir, 'state.db'));

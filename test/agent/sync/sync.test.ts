@@ -1,7 +1,7 @@
 // Sync end to end on loopback: a signed catalog from our publisher, verified and mirrored; every kind of tampering refused with its own code while the last good state stays served.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import { silentLogger } from '../../../lib/log/index.js';
@@ -162,7 +162,12 @@ t.test('garbage collection: a synced package that left the catalog goes after th
   const { removeTarget } = await import('../../../agent/src/catalog/publish/index.js');
   await removeTarget(origin.dir, drop.path);
   await origin.publish();
+  // A partial download of a target nobody wants any more is dropped too.
+  const stale = join(eager.dataDir, 'partial', `${'ab'.repeat(32)}.part`);
+  await writeFile(stale, 'half');
+  await writeFile(`${stale}.json`, '{}');
   for (const a of [graceful, eager]) t.match(await syncOnce(a, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 1 });
+  t.same(await readdir(join(eager.dataDir, 'partial')), [], 'stale partial file and its record are gone');
   t.same(await readyIds(graceful), [keep.sha256, drop.sha256].sort(), 'within the grace period the old package is still served');
   t.same(await readyIds(eager), [keep.sha256], 'after it, it is gone');
   t.equal(await eager.store.sizeOf(drop.sha256), undefined, 'and its blob is deleted');
