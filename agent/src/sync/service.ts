@@ -1,5 +1,5 @@
 // Wires a sync run from the agent's configuration: catalog client, policy, bandwidth bucket, downloader; and the runs' status.
-import { and, desc, eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type { Agent } from '../app.js';
 import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
@@ -83,7 +83,7 @@ export async function syncSummary(agent: Agent, now = new Date()): Promise<Recor
   const db = agent.state.db;
   const [last] = await db.select().from(tables.syncRuns).orderBy(desc(tables.syncRuns.id)).limit(1);
   const active = await db.select().from(tables.syncTargets).where(eq(tables.syncTargets.state, 'downloading'));
-  const failed = await db.select().from(tables.syncTargets).where(and(eq(tables.syncTargets.state, 'failed')));
+  const failed = await db.select().from(tables.syncTargets).where(eq(tables.syncTargets.state, 'failed'));
   const s = agent.config.sync;
   const window = parseWindow(s.window);
   const tz = s.timeZone || systemTimeZone();
