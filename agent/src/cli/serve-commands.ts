@@ -97,6 +97,7 @@ export function registerDemoCommand(program: Command): void {
           [
             '',
             `plugsrv is serving the demo packages on port ${port} (all interfaces), synced from ${origin.url}.`,
+            `  status page:    ${base}/`,
             `  package list:   ${base}/v1/packages`,
             `  for a vehicle:  ${base}/v1/packages?vin=VF1RJA00012345678`,
             `  status:         ${base}/v1/status`,

@@ -1,4 +1,4 @@
-// The LAN HTTP server (serve role): package list and bytes by hash, status, health and metrics, on plain node:http.
+// The LAN HTTP server (serve role): package list and bytes by hash, status (JSON and the staff's page), health and metrics, on plain node:http.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import type { BlobStore } from '../store/index.js';
 import { BufferPool, FileHandleCache, streamRange } from './blob-stream.js';
 import { evaluatePreconditions, ifRangeAllows, type Validators } from './conditional.js';
 import type { ServeMetrics } from './metrics.js';
+import { loadStatusPage, type StatusPage } from './page/index.js';
 import { parseRange } from './range.js';
 import { errorResponse, rawErrorResponse, sendJson } from './respond.js';
 
@@ -40,7 +41,7 @@ export interface ServeDeps {
   clock?: () => number;
 }
 
-type Route = 'packages' | 'package' | 'tuf-metadata' | 'tuf-target' | 'status' | 'healthz' | 'metrics' | 'other';
+type Route = 'page' | 'packages' | 'package' | 'tuf-metadata' | 'tuf-target' | 'status' | 'healthz' | 'metrics' | 'other';
 
 /** RFC 6266 Content-Disposition with an ASCII fallback and the exact UTF-8 name. */
 export function contentDisposition(name: string): string {
@@ -63,6 +64,14 @@ export function createServeServer(deps: ServeDeps): Server {
     lookups.set(sha256, { pkg, at: clock() });
     return pkg;
   };
+  // The status page is read once (at start; again on the next request if that read failed).
+  let page: Promise<StatusPage> | undefined;
+  const statusPage = (): Promise<StatusPage> =>
+    (page ??= loadStatusPage().catch((err: unknown) => {
+      page = undefined;
+      throw err;
+    }));
+  statusPage().catch((err: unknown) => deps.log.warn('serve: the status page cannot be read; / will answer 500', { error: err }));
   const server = createServer({
     headersTimeout: deps.config.headersTimeoutMs,
     requestTimeout: deps.config.requestTimeoutMs,
@@ -120,6 +129,8 @@ export function createServeServer(deps: ServeDeps): Server {
         : 'package'
       : metaMatch
         ? 'tuf-metadata'
+        : path === '/' || path === '/index.html'
+        ? 'page'
         : path === '/v1/packages' || path === '/v1/packages/'
         ? 'packages'
         : path === '/v1/status'
@@ -131,7 +142,7 @@ export function createServeServer(deps: ServeDeps): Server {
               : 'other';
     setRoute(route);
     if (route === 'other') {
-      throw new AgentError(ErrorCode.NOT_FOUND, `no such resource: ${path.slice(0, 200)}. The API is under /v1/packages, /v1/status, /tuf/, /healthz and /metrics.`);
+      throw new AgentError(ErrorCode.NOT_FOUND, `no such resource: ${path.slice(0, 200)}. The status page is at /; the API is under /v1/packages, /v1/status, /tuf/, /healthz and /metrics.`);
     }
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -139,6 +150,18 @@ export function createServeServer(deps: ServeDeps): Server {
     }
 
     switch (route) {
+      case 'page': {
+        const p = await statusPage();
+        // Served whatever the lock: the page itself tells the staff the box is locked and why.
+        if (evaluatePreconditions(req.headers, { etag: p.etag, lastModified: startedAt }) === 'not-modified') {
+          res.writeHead(304, { ETag: p.etag, 'Cache-Control': 'no-cache' });
+          res.end();
+          return;
+        }
+        res.writeHead(200, p.headers);
+        res.end(headOnly ? undefined : p.body);
+        return;
+      }
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' }, {}, headOnly);
       case 'metrics': {

@@ -156,14 +156,16 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
       const t = fitting[next++] as CatalogTarget;
       try {
         await setTargetState(deps.db, t, 'downloading', clock());
-        let lastSaved = 0;
+        let lastSavedAt = 0;
         const file = await deps.download(
           { url: targetUrl(deps.originUrl, t), sha256: t.sha256, size: t.size, partialPath: join(partialDir, `${t.sha256}.part`) },
           (done, total) => {
             deps.onProgress?.({ event: 'target', path: t.path, done, total });
-            // Progress in the DB is for status only (durable offsets live in the sidecar): keep its fsyncs rare.
-            if (done - lastSaved >= 64 * 1024 * 1024 || done === total) {
-              lastSaved = done;
+            // Progress in the DB is for status only (durable offsets live in the sidecar): about one commit
+            // every 2 s per target keeps the status page live without costing the download.
+            const now = clock();
+            if (now - lastSavedAt >= 2000 || done === total) {
+              lastSavedAt = now;
               void setTargetState(deps.db, t, 'downloading', clock(), { doneBytes: done }).catch(() => undefined);
             }
           },

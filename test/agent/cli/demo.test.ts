@@ -32,5 +32,6 @@ t.test('the demo syncs its samples from its own origin and serves them', async (
   t.same(list.map((p) => p.name).sort(), DEMO_SAMPLES.map((s) => s.meta.name).sort());
   t.equal((await http(`${base}/tuf/metadata/timestamp.json`)).status, 200, 'the signed catalog is mirrored for LAN clients');
   const status = json(await http(`${base}/v1/status`));
-  t.match(status, { packages: { ready: DEMO_SAMPLES.length }, sync: { lastRun: { result: 'ok' } } });
+  // Inside the night window the serve role may already be running its own (empty) sync: either state is fine.
+  t.match(status, { packages: { ready: DEMO_SAMPLES.length }, sync: { origin: /^127\.0\.0\.1:\d+$/, lastRun: { result: /^(ok|running)$/ } } });
 });
