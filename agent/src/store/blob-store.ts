@@ -10,6 +10,7 @@ import type { AgentDb } from '../db/index.js';
 import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { fsyncDir } from '../../../lib/fs-durable.js';
+import { processAlive } from '../../../lib/process-alive.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -273,15 +274,6 @@ export class BlobStore {
       report.missing++;
     }
     return report;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

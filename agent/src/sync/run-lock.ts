@@ -1,16 +1,8 @@
 // An inter-process lock for sync runs (the serve role's scheduler and `plugsrv sync --now` share one data dir).
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../../../lib/process-alive.js';
 import { AgentError, ErrorCode } from '../errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes `<dataDir>/sync.lock` (O_EXCL, holding our pid); a lock left by a dead process is taken over. */
 export async function acquireSyncLock(dataDir: string): Promise<() => Promise<void>> {
@@ -24,7 +16,7 @@ export async function acquireSyncLock(dataDir: string): Promise<() => Promise<vo
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new AgentError(ErrorCode.SYNC_BUSY, `a sync is already running (process ${holder}); wait for it to end, or stop it.`);
       }
       if (holder === process.pid) throw new AgentError(ErrorCode.SYNC_BUSY, 'a sync is already running in this process; wait for it to end.');
