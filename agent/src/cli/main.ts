@@ -5,6 +5,7 @@ import { isPlugsrvError } from '../../../lib/errors.js';
 import { agentVersion } from '../app.js';
 import { registerCatalogCommands } from '../catalog/publish/index.js';
 import { exitCodeOf } from '../errors.js';
+import { registerFetchCommand } from './fetch-command.js';
 import { registerDemoCommand, registerServeCommand } from './serve-commands.js';
 import { registerSelfcheckCommand } from './selfcheck-command.js';
 import { registerImportCommand, registerLockCommands } from './store-commands.js';
@@ -23,6 +24,7 @@ registerSelfcheckCommand(program);
 registerLockCommands(program);
 registerCatalogCommands(program);
 registerSyncCommands(program);
+registerFetchCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

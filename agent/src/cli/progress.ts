@@ -16,10 +16,10 @@ export function importProgress(mode: { json: boolean; tty: boolean }, out: NodeJ
       if (mode.json) out.write(`${JSON.stringify({ event: 'import-start', name: item.meta.name, path: item.path, size })}\n`);
       else if (mode.tty) {
         bar = new cliProgress.SingleBar(
-          { format: ' {name} [{bar}] {percentage}% | {done}/{total} | {speed} | ETA {eta_formatted}', stream: out as NodeJS.WriteStream, hideCursor: true },
+          { format: ' {name} [{bar}] {percentage}% | {done}/{all} | {speed} | ETA {eta_formatted}', stream: out as NodeJS.WriteStream, hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(size, 0, { name: item.meta.name, done: mib(0), total: mib(size), speed: '' });
+        bar.start(size, 0, { name: item.meta.name, done: mib(0), all: mib(size), speed: '' });
       }
     },
     advance(bytes: number) {
