@@ -66,3 +66,26 @@ export class Cleanup {
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Runs a bench's main with its cleanup on every way out: normal end, error (exit code 2), Ctrl-C
+ * (130) or SIGTERM (143). `what` says what a signal stops, for the message.
+ */
+export function runBench<C extends { run(): Promise<void>; runSync(): void }>(cleanup: C, main: (cleanup: C) => Promise<number>, what: string): void {
+  process.on('exit', () => cleanup.runSync());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\nbench: ${signal}; stopping ${what} ...`);
+      void cleanup.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  main(cleanup)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((err: unknown) => {
+      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 2;
+    })
+    .finally(() => cleanup.run());
+}

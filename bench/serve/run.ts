@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/package-root.js';
-import { Cleanup } from './cleanup.js';
+import { Cleanup, runBench } from './cleanup.js';
 import { downloadScenario, type DownloadResult } from './download.js';
 import { rangeScenario, type RangeResult } from './ranges.js';
 import { printReport, summarize, writeResults, type Scenario, type Scenarios, type ServerRun } from './report.js';
@@ -161,24 +161,4 @@ async function main(cleanup: Cleanup): Promise<number> {
   return summary.verificationErrors.length > 0 ? 1 : 0;
 }
 
-function installSignalHandlers(cleanup: Cleanup): void {
-  process.on('exit', () => cleanup.runSync());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\nbench: ${signal}; stopping servers and removing temp files ...`);
-      void cleanup.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-}
-
-const cleanup = new Cleanup();
-installSignalHandlers(cleanup);
-main(cleanup)
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 2;
-  })
-  .finally(() => cleanup.run());
+runBench(new Cleanup(), main, 'servers and removing temp files');

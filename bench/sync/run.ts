@@ -10,6 +10,7 @@ import { CURL, ensureCurl, ensureNginx, NGINX, toolVersion, warmPageCache } from
 import { waitForQuiet } from '../serve/usage.js';
 import { buildCatalog, freeBytes, GiB, MiB, mixedPlan, planBytes, type Catalog, type PlannedTarget, type PublishedTarget } from './catalog.js';
 import { GroupCleanup } from './cleanup.js';
+import { runBench } from '../serve/cleanup.js';
 import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runFsSync, runOurs, runSha256sum, type ClientResult, type Parallelism } from './clients.js';
 import { startOrigin, type Origin } from './nginx.js';
 import { printReport, summarize, type RssPoint, type RssScenario } from './report.js';
@@ -218,24 +219,4 @@ async function main(cleanup: GroupCleanup): Promise<number> {
   return summary.verificationErrors.length > 0 ? 1 : 0;
 }
 
-function installSignalHandlers(cleanup: GroupCleanup): void {
-  process.on('exit', () => cleanup.runSync());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\nbench: ${signal}; stopping clients and nginx, removing temp files ...`);
-      void cleanup.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-}
-
-const cleanup = new GroupCleanup();
-installSignalHandlers(cleanup);
-main(cleanup)
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 2;
-  })
-  .finally(() => cleanup.run());
+runBench(new GroupCleanup(), main, 'clients and nginx, removing temp files');

@@ -75,7 +75,7 @@ export function registerFetchCommand(program: Command): void {
     .addOption(new Option('--checkpoint-bytes <n>', 'bytes between durable checkpoints').argParser(positiveInt('--checkpoint-bytes')).default(8 * MiB).hideHelp())
     .addOption(new Option('--connections <n>', 'parallel connections per package').argParser(positiveInt('--connections')).default(4).hideHelp())
     .addOption(new Option('--max-rate <bytesPerSec>', 'bandwidth cap (tests)').argParser(positiveInt('--max-rate')).hideHelp())
-    .addHelpText('after', '\nThe server must be given with --server: discovering plugsrv boxes on the LAN (DNS-SD) is not implemented.\nExit codes: 0 ok, 1 server locked or package unknown, 2 bad input (bad VIN, no --id/--all), 3 output disk full or failing, 5 server unreachable or failing.')
+    .addHelpText('after', '\nThe server must be given with --server: discovering plugsrv boxes on the LAN (DNS-SD) is not available yet.\nExit codes: 0 ok, 1 server locked or package unknown, 2 bad input (bad VIN, no --id/--all), 3 output disk full or failing, 5 server unreachable or failing.')
     .action(async (opts: FetchOptions) => {
       const server = parseServerUrl(opts.server);
       const filter: PackageFilter = { vin: opts.vin, headUnit: opts.headUnit, model: opts.model, kind: opts.kind };

@@ -132,7 +132,7 @@ t.test('an unreachable server is a clear error; --help says --server is required
   t.match(r.stderr, /E_ORIGIN: cannot reach the plugsrv server at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
   const help = await runCli(['fetch', '--help']);
   t.match(help.stdout, /--server <url>.*required/);
-  t.match(help.stdout, /DNS-SD\) is not implemented/);
+  t.match(help.stdout, /DNS-SD\) is not available yet/);
   t.notMatch(help.stdout, /--segment-bytes/, 'test knobs are hidden');
 });
 
