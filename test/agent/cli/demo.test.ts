@@ -16,12 +16,15 @@ t.test('the demo syncs its samples from its own origin and serves them', async (
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`demo did not serve within 120 s:\n${out}`)), 120_000);
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}:\n${out}`)));
+    let serving: number | undefined;
     createInterface({ input: child.stdout }).on('line', (line) => {
       out += `${line}\n`;
       const m = /"msg":"serving".*"port":(\d+)/.exec(line);
-      if (m) {
+      if (m) serving = Number(m[1]);
+      // The banner follows the "serving" log line: wait for its last line before checking it.
+      if (serving !== undefined && line.startsWith('Stop with Ctrl-C')) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve(serving);
       }
     });
   });
