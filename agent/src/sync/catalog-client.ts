@@ -69,15 +69,14 @@ export function isMirroredMetadataName(name: string): boolean {
   return METADATA_NAME.test(name);
 }
 
-/** Maps tuf-js's error classes to our stable codes, with a message that says what it means for the site. */
-export function tufError(err: unknown): AgentError {
-  if (err instanceof AgentError) return err;
+/** The stable code of a tuf-js failure (its error classes, or the network); shared by the sync and `plugsrv fetch`. */
+export function tufErrorCode(err: unknown): ErrorCode {
+  if (err instanceof AgentError) return err.code;
   // tuf-js's error classes do not set `name`; ours (in the fetcher) do.
   const names = new Set([(err as { constructor?: { name?: string } })?.constructor?.name, (err as Error)?.name]);
   const is = (...n: string[]): boolean => n.some((x) => names.has(x));
   const detail = (err as Error)?.message ?? String(err);
-  const code =
-    is('UnsignedMetadataError')
+  return is('UnsignedMetadataError')
       ? ErrorCode.TUF_SIGNATURE
       : is('ExpiredMetadataError')
         ? ErrorCode.TUF_EXPIRED
@@ -88,6 +87,13 @@ export function tufError(err: unknown): AgentError {
             : is('DownloadHTTPError', 'DownloadError') || /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|timeout/i.test(detail)
               ? ErrorCode.ORIGIN
               : ErrorCode.TUF_METADATA;
+}
+
+/** Maps tuf-js's error classes to our stable codes, with a message that says what it means for the site. */
+export function tufError(err: unknown): AgentError {
+  if (err instanceof AgentError) return err;
+  const detail = (err as Error)?.message ?? String(err);
+  const code = tufErrorCode(err);
   const what: Record<string, string> = {
     E_TUF_SIGNATURE: 'the catalog metadata is not signed by the trusted keys (tampered, or signed with a wrong key)',
     E_TUF_EXPIRED: 'the catalog metadata has expired (the origin stopped publishing, or this box\'s clock is wrong)',

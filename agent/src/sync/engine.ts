@@ -231,7 +231,7 @@ async function evictForRoom(deps: SyncDeps, selected: ReadonlySet<string>, need:
 /** Partial downloads of targets no longer wanted would hold disk space forever: drop them (file and sidecar). */
 async function dropStalePartials(dir: string, wanted: ReadonlySet<string>): Promise<void> {
   for (const name of await readdir(dir)) {
-    const sha256 = /^([0-9a-f]{64})\.part(?:\.json)?(?:\.tmp)?$/.exec(name)?.[1];
+    const sha256 = /^([0-9a-f]{64})\.part(?:\.json(?:\.hint)?)?(?:\.tmp)?$/.exec(name)?.[1];
     if (sha256 && !wanted.has(sha256)) await rm(join(dir, name), { force: true });
   }
 }

@@ -1,5 +1,5 @@
 // Public surface of the sync role.
-export { CatalogClient, isMirroredMetadataName, tufError, tufMirrorDir, trustedMetadataExpiry, type VerifiedCatalog } from './catalog-client.js';
+export { CatalogClient, isMirroredMetadataName, tufError, tufErrorCode, tufMirrorDir, trustedMetadataExpiry, type VerifiedCatalog } from './catalog-client.js';
 export { runSync, targetUrl, type SyncOutcome, type SyncProgress } from './engine.js';
 export { syncOnce, syncSummary, syncConfigured, catalogClientFor, type SyncRunOptions } from './service.js';
 export { SyncScheduler } from './scheduler.js';

@@ -8,7 +8,7 @@ import { describe, downloadFailed, isTransient, RestartFromZero } from './faults
 import { fetchRange, type RequestOptions } from './fetch-range.js';
 import { discardPartial, openPartial, sha256OfFile } from './partial.js';
 import { displayUrl, planSegments, retryDelayMs } from './policy.js';
-import { removeSidecar, sidecarPath } from './sidecar.js';
+import { removeHint, removeSidecar, sidecarPath, writeSidecar, type Sidecar } from './sidecar.js';
 import { Transfer, type LiveSegment } from './transfer.js';
 
 const MiB = 1024 * 1024;
@@ -40,6 +40,8 @@ export interface DownloadDeps {
   segmentBytes?: number;
   /** Bytes between fsync + sidecar checkpoints. */
   checkpointBytes?: number;
+  /** Bytes between write hints (not fsynced; they let a resume after a killed process skip what was written); 0 = none. */
+  hintBytes?: number;
   headersTimeoutMs?: number;
   /** Longest silence between two body chunks. */
   bodyTimeoutMs?: number;
@@ -64,6 +66,7 @@ interface Settings {
   maxConnections: number;
   segmentBytes: number;
   checkpointBytes: number;
+  hintBytes: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   attempts: number;
@@ -97,6 +100,7 @@ function settingsOf(url: URL, deps: DownloadDeps): Settings {
     maxConnections: Math.max(1, deps.maxConnectionsPerHost ?? 4),
     segmentBytes: deps.segmentBytes ?? 64 * MiB,
     checkpointBytes: deps.checkpointBytes ?? 8 * MiB,
+    hintBytes: deps.hintBytes ?? 256 * 1024,
     headersTimeoutMs: deps.headersTimeoutMs ?? 30_000,
     bodyTimeoutMs: deps.bodyTimeoutMs ?? 60_000,
     attempts: Math.max(1, deps.retry?.attempts ?? 6),
@@ -123,6 +127,10 @@ export async function downloadTarget(job: DownloadJob, deps: DownloadDeps = {}):
     for (let pass = 1; ; pass++) {
       const actual = await downloadAndVerify(job, s, dispatcher, deps);
       if (actual === job.sha256) return { path: job.partialPath, sha256: job.sha256, size: job.size };
+      if (actual === REWOUND) {
+        pass--; // not the origin's fault: the bytes the write hint vouched for did not survive
+        continue;
+      }
       s.log.warn('download: the complete file has the wrong sha256; deleted', { url: displayUrl(s.url), expected: job.sha256, actual, pass });
       if (pass >= HASH_PASSES) {
         throw new AgentError(
@@ -137,11 +145,19 @@ export async function downloadTarget(job: DownloadJob, deps: DownloadDeps = {}):
   }
 }
 
-/** One full pass: open or resume the partial, fetch the missing bytes, verify. Returns the file's sha256 (deleted when wrong). */
+/** What downloadAndVerify returns when it rewound hinted bytes that turned out wrong (see rewindHinted). */
+const REWOUND = 'rewound';
+
+/**
+ * One full pass: open or resume the partial, fetch the missing bytes, verify. Returns the file's sha256
+ * (deleted when wrong), or REWOUND when the bytes resumed on the strength of the write hint were wrong.
+ */
 async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Dispatcher, deps: DownloadDeps): Promise<string> {
   const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections));
-  const t = new Transfer(opened.handle, opened.sidecar, job.partialPath, { checkpointBytes: s.checkpointBytes, rate: deps.rate, onProgress: deps.onProgress });
-  s.log.info(opened.resumed ? 'download: resuming' : 'download: starting', { url: displayUrl(s.url), size: job.size, done: t.doneBytes, segments: t.segments.length });
+  const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress };
+  const t = new Transfer(opened.handle, opened.sidecar, job.partialPath, hooks, opened.hinted);
+  const trusted = t.doneBytes - opened.sidecar.segments.reduce((n, seg) => n + seg.durable - seg.start, 0);
+  s.log.info(opened.resumed ? 'download: resuming' : 'download: starting', { url: displayUrl(s.url), size: job.size, done: t.doneBytes, segments: t.segments.length, ...(trusted > 0 ? { hintedBytes: trusted } : {}) });
   try {
     await runWithRestarts(t, s, dispatcher, deps.signal);
     await t.checkpoint();
@@ -154,9 +170,32 @@ async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Disp
   const size = (await stat(job.partialPath)).size;
   if (size !== job.size) throw new AgentError(ErrorCode.SIZE_MISMATCH, `the partial file ${job.partialPath} is ${size} bytes, not the signed ${job.size}; it was left for inspection.`);
   const actual = t.streamedDigest() ?? (await sha256OfFile(job.partialPath));
-  if (actual === job.sha256) await removeSidecar(sidecarPath(job.partialPath));
-  else await discardPartial(job.partialPath);
+  if (actual === job.sha256) {
+    await removeSidecar(sidecarPath(job.partialPath));
+  } else if (trusted > 0 && !t.restarted && opened.hinted) {
+    s.log.warn('download: bytes written before a crash did not survive it (power cut?); refetching them', { url: displayUrl(s.url), bytes: trusted });
+    await rewindHinted(job, opened.sidecar, opened.hinted);
+    return REWOUND;
+  } else {
+    await discardPartial(job.partialPath);
+  }
   return actual;
+}
+
+/**
+ * The file is complete but wrong after a resume that trusted the write hint: only the hinted ranges
+ * [durable, hinted) are suspect (the rest was fsynced). Splits each such segment so that exactly those
+ * bytes are fetched again and everything after them is kept.
+ */
+async function rewindHinted(job: DownloadJob, opened: Sidecar, hinted: number[]): Promise<void> {
+  const segments = opened.segments.flatMap((seg, i) => {
+    const h = hinted[i] ?? seg.durable;
+    if (h <= seg.durable) return [{ start: seg.start, end: seg.end, durable: seg.end }];
+    return [{ start: seg.start, end: h, durable: seg.durable }, ...(h < seg.end ? [{ start: h, end: seg.end, durable: seg.end }] : [])];
+  });
+  const side = sidecarPath(job.partialPath);
+  await removeHint(side);
+  await writeSidecar(side, { ...opened, segments });
 }
 
 /** Runs the segments; when the origin forces a restart from byte 0, starts over as one segment (bounded). */

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ByteSpan } from './policy.js';
-import { readSidecar, removeSidecar, sidecarPath, writeSidecar, type Sidecar } from './sidecar.js';
+import { readHint, readSidecar, removeSidecar, sidecarPath, writeSidecar, type Sidecar } from './sidecar.js';
 
 export interface PartialTarget {
   url: string;
@@ -17,6 +17,8 @@ export interface OpenedPartial {
   handle: FileHandle;
   sidecar: Sidecar;
   resumed: boolean;
+  /** Per segment, how far the write hint says the bytes were written (>= durable); only when resuming with a valid hint. */
+  hinted?: number[];
 }
 
 async function openExisting(target: PartialTarget): Promise<FileHandle | undefined> {
@@ -30,7 +32,8 @@ async function openExisting(target: PartialTarget): Promise<FileHandle | undefin
 /**
  * Opens the partial file to resume it when a matching sidecar says how much of it is durable, or
  * creates it afresh (preallocated to the target size, sidecar with nothing durable) following `plan`.
- * Bytes past a segment's durable offset are simply overwritten by the resumed request.
+ * Bytes past a segment's durable offset are overwritten by the resumed request, except those the write
+ * hint vouches for (a killed process's page cache; see sidecar.ts).
  */
 export async function openPartial(target: PartialTarget, plan: ByteSpan[]): Promise<OpenedPartial> {
   const side = sidecarPath(target.partialPath);
@@ -40,7 +43,8 @@ export async function openPartial(target: PartialTarget, plan: ByteSpan[]): Prom
   if (previous && existing) {
     const sameUrl = previous.url === target.url;
     const sidecar: Sidecar = { ...previous, url: target.url, ...(sameUrl ? {} : { validator: undefined }) };
-    return { handle: existing, sidecar, resumed: true };
+    const hinted = await readHint(side, previous);
+    return { handle: existing, sidecar, resumed: true, ...(hinted ? { hinted } : {}) };
   }
   await removeSidecar(side);
   const handle = await open(target.partialPath, 'w', 0o640);

@@ -1,5 +1,5 @@
 // The resume record `<partial>.json`: which bytes of the partial file are durable, written atomically after an fsync of the data.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Validator } from './policy.js';
 
@@ -102,4 +102,53 @@ export async function writeSidecar(path: string, sidecar: Sidecar): Promise<void
 export async function removeSidecar(path: string): Promise<void> {
   await rm(`${path}.tmp`, { force: true });
   await rm(path, { force: true });
+  await removeHint(path);
+}
+
+/**
+ * The write hint `<partial>.json.hint`: how far each segment was written (not fsynced), replaced often and
+ * cheaply. After a killed process the kernel still holds those bytes, so a resume starts from the hint
+ * instead of the last checkpoint; after a power cut they may be lost, which the final hash check catches
+ * (the download then rewinds to the durable offsets). Never trusted beyond that: it only saves refetching.
+ */
+export function hintPath(sidecarFile: string): string {
+  return `${sidecarFile}.hint`;
+}
+
+/** The written offsets per segment when the hint matches this sidecar (same target and segment count, none past its end); else undefined. Pure. */
+export function parseHint(text: string, sidecar: Sidecar): number[] | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r.sha256 !== sidecar.sha256 || !Array.isArray(r.written) || r.written.length !== sidecar.segments.length) return undefined;
+  const written = r.written as unknown[];
+  const out: number[] = [];
+  for (const [i, seg] of sidecar.segments.entries()) {
+    const w = written[i];
+    if (!isCount(w) || w > seg.end) return undefined;
+    out.push(Math.max(w, seg.durable)); // a hint older than the last checkpoint says less than the sidecar
+  }
+  return out;
+}
+
+export async function readHint(sidecarFile: string, sidecar: Sidecar): Promise<number[] | undefined> {
+  const text = await readFile(hintPath(sidecarFile), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseHint(text, sidecar);
+}
+
+/** Replaces the hint by rename, without fsync: it must survive a killed process, not a power cut. */
+export async function writeHint(sidecarFile: string, sha256: string, written: number[]): Promise<void> {
+  const path = hintPath(sidecarFile);
+  await writeFile(`${path}.tmp`, `${JSON.stringify({ sha256, written })}\n`, { mode: 0o640 });
+  await rename(`${path}.tmp`, path);
+}
+
+export async function removeHint(sidecarFile: string): Promise<void> {
+  await rm(`${hintPath(sidecarFile)}.tmp`, { force: true });
+  await rm(hintPath(sidecarFile), { force: true });
 }
