@@ -6,6 +6,7 @@ import { packageRoot } from '../../lib/package-root.js';
 import { loadVinTable, PackageRepository, type VinTable } from './catalog/index.js';
 import type { Config } from './config/index.js';
 import { openStateDb, type StateDb } from './db/index.js';
+import { finishPendingWipe } from './fleet/index.js';
 import { BlobStore } from './store/index.js';
 
 export interface Agent {
@@ -28,6 +29,8 @@ export function agentVersion(): string {
 /** Opens the state DB (applying migrations) and the store; `recover` runs the store's start-up recovery. */
 export async function openAgent(config: Config, log: Logger, options: { recover?: boolean } = {}): Promise<Agent> {
   const dataDir = resolve(config.dataDir);
+  // A wipe ordered by the fleet and cut short (kill, power cut) is finished before anything else reads the data.
+  await finishPendingWipe(dataDir, config.fleet.tokenFile, log);
   const state = await openStateDb(join(dataDir, 'state.db'));
   const store = new BlobStore({ root: dataDir, db: state.db, log, reserveBytes: config.store.reserveBytes });
   await store.init();

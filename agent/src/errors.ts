@@ -26,6 +26,41 @@ export const ErrorCode = {
   ORIGIN: 'E_ORIGIN',
   DOWNLOAD: 'E_DOWNLOAD',
   SYNC_BUSY: 'E_SYNC_BUSY',
+  // plugsrv fetch (the dealer-PC client)
+  FILE_TOO_LARGE: 'E_FILE_TOO_LARGE',
+  TUF_UNAVAILABLE: 'E_TUF_UNAVAILABLE',
+  TUF_UNSIGNED_TARGET: 'E_TUF_UNSIGNED_TARGET',
+  TUF_TARGET_MISMATCH: 'E_TUF_TARGET_MISMATCH',
+  NO_SERVER: 'E_NO_SERVER',
+  SEVERAL_SERVERS: 'E_SEVERAL_SERVERS',
+  // plugsrv console (first-boot console on tty1) and the network set-up it applies
+  CONSOLE_NOT_PERSONALISED: 'E_CONSOLE_NOT_PERSONALISED',
+  CONSOLE_PASSWORD_FILE: 'E_CONSOLE_PASSWORD_FILE',
+  CONSOLE_TTY: 'E_CONSOLE_TTY',
+  NETWORK_INTERFACE: 'E_NETWORK_INTERFACE',
+  NETWORK_APPLY: 'E_NETWORK_APPLY',
+  // Fleet client (agent/src/fleet): enrollment, device channel, commands.
+  FLEET_UNREACHABLE: 'E_FLEET_UNREACHABLE',
+  FLEET_PROTOCOL: 'E_FLEET_PROTOCOL',
+  FLEET_REFUSED: 'E_FLEET_REFUSED',
+  TOKEN_MISSING: 'E_TOKEN_MISSING',
+  TOKEN_UNKNOWN: 'E_TOKEN_UNKNOWN',
+  TOKEN_USED: 'E_TOKEN_USED',
+  TOKEN_EXPIRED: 'E_TOKEN_EXPIRED',
+  SERIAL_MISMATCH: 'E_SERIAL_MISMATCH',
+  SERIAL_UNKNOWN: 'E_SERIAL_UNKNOWN',
+  BAD_CSR: 'E_BAD_CSR',
+  RATE_LIMITED: 'E_RATE_LIMITED',
+  NOT_ENROLLED: 'E_NOT_ENROLLED',
+  ALREADY_ENROLLED: 'E_ALREADY_ENROLLED',
+  COMMAND_SIGNATURE: 'E_COMMAND_SIGNATURE',
+  COMMAND_REPLAY: 'E_COMMAND_REPLAY',
+  COMMAND_EXPIRED: 'E_COMMAND_EXPIRED',
+  COMMAND_DEVICE: 'E_COMMAND_DEVICE',
+  COMMAND_ARGS: 'E_COMMAND_ARGS',
+  COMMAND_INTERRUPTED: 'E_COMMAND_INTERRUPTED',
+  COMMAND_FAILED: 'E_COMMAND_FAILED',
+  POLICY_VERSION: 'E_POLICY_VERSION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -54,9 +89,41 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   E_ORIGIN: 502,
   E_DOWNLOAD: 502,
   E_SYNC_BUSY: 409,
+  E_FILE_TOO_LARGE: 507,
+  E_TUF_UNAVAILABLE: 502,
+  E_TUF_UNSIGNED_TARGET: 502,
+  E_TUF_TARGET_MISMATCH: 502,
+  E_NO_SERVER: 502,
+  E_SEVERAL_SERVERS: 409,
+  E_CONSOLE_NOT_PERSONALISED: 500,
+  E_CONSOLE_PASSWORD_FILE: 500,
+  E_CONSOLE_TTY: 500,
+  E_NETWORK_INTERFACE: 500,
+  E_NETWORK_APPLY: 500,
+  E_FLEET_UNREACHABLE: 502,
+  E_FLEET_PROTOCOL: 502,
+  E_FLEET_REFUSED: 502,
+  E_TOKEN_MISSING: 400,
+  E_TOKEN_UNKNOWN: 401,
+  E_TOKEN_USED: 409,
+  E_TOKEN_EXPIRED: 410,
+  E_SERIAL_MISMATCH: 403,
+  E_SERIAL_UNKNOWN: 500,
+  E_BAD_CSR: 400,
+  E_RATE_LIMITED: 429,
+  E_NOT_ENROLLED: 409,
+  E_ALREADY_ENROLLED: 409,
+  E_COMMAND_SIGNATURE: 403,
+  E_COMMAND_REPLAY: 409,
+  E_COMMAND_EXPIRED: 410,
+  E_COMMAND_DEVICE: 403,
+  E_COMMAND_ARGS: 400,
+  E_COMMAND_INTERRUPTED: 500,
+  E_COMMAND_FAILED: 500,
+  E_POLICY_VERSION: 409,
 };
 
-/** Exit codes for the CLI: 2 = input or configuration, 3 = the machine (disk, I/O), 4 = signed catalog refused, 5 = origin unreachable, 1 = else. */
+/** Exit codes for the CLI: 2 = input or configuration (a bad or spent enrollment token too), 3 = the machine (disk, I/O), 4 = signed catalog refused, 5 = origin or fleet unreachable or failing, 1 = else. */
 const EXIT_CODE: Partial<Record<ErrorCode, number>> = {
   E_CONFIG: 2,
   E_BAD_REQUEST: 2,
@@ -75,6 +142,29 @@ const EXIT_CODE: Partial<Record<ErrorCode, number>> = {
   E_TUF_METADATA: 4,
   E_ORIGIN: 5,
   E_DOWNLOAD: 5,
+  E_FILE_TOO_LARGE: 3,
+  E_TUF_UNAVAILABLE: 4,
+  E_TUF_UNSIGNED_TARGET: 4,
+  E_TUF_TARGET_MISMATCH: 4,
+  E_NO_SERVER: 5,
+  E_SEVERAL_SERVERS: 2,
+  E_CONSOLE_NOT_PERSONALISED: 2,
+  E_CONSOLE_PASSWORD_FILE: 2,
+  E_CONSOLE_TTY: 2,
+  E_NETWORK_INTERFACE: 2,
+  E_NETWORK_APPLY: 3,
+  E_TOKEN_MISSING: 2,
+  E_TOKEN_UNKNOWN: 2,
+  E_TOKEN_USED: 2,
+  E_TOKEN_EXPIRED: 2,
+  E_SERIAL_MISMATCH: 2,
+  E_SERIAL_UNKNOWN: 2,
+  E_NOT_ENROLLED: 2,
+  E_ALREADY_ENROLLED: 2,
+  E_FLEET_UNREACHABLE: 5,
+  E_FLEET_PROTOCOL: 5,
+  E_FLEET_REFUSED: 5,
+  E_RATE_LIMITED: 5,
 };
 
 export class AgentError extends PlugsrvError {
@@ -89,6 +179,21 @@ export function httpStatusOf(err: unknown): number {
   return err instanceof AgentError ? HTTP_STATUS[err.code] : 500;
 }
 
+/**
+ * Exit codes of errors from components the CLI runs (hardware's `plugsrv hw`): 6 = the unit does not match its profile,
+ * 7 = the burn-in failed, 130 = the burn-in was interrupted (Ctrl-C).
+ */
+const FOREIGN_EXIT_CODE: Readonly<Record<string, number>> = {
+  E_HW_PROFILE: 2,
+  E_HW_INPUT: 2,
+  E_HW_READ: 3,
+  E_HW_SCRATCH: 3,
+  E_HW_MISMATCH: 6,
+  E_BURNIN_FAILED: 7,
+  E_BURNIN_INTERRUPTED: 130,
+};
+
 export function exitCodeOf(err: unknown): number {
-  return err instanceof AgentError ? (EXIT_CODE[err.code] ?? 1) : 1;
+  if (err instanceof AgentError) return EXIT_CODE[err.code] ?? 1;
+  return err instanceof PlugsrvError ? (FOREIGN_EXIT_CODE[err.code] ?? 1) : 1;
 }

@@ -1,5 +1,6 @@
 // The wire contract between the agent's fleet client and the fleet service: every body and message, as zod schemas.
 // Both ends parse what they receive with these schemas; anything else is refused with E_FLEET_PROTOCOL.
+// Every time (`issuedAt`, `expiresAt`, `at`, `serverTime`, `lastRunAt`) is integer milliseconds since the Unix epoch (Date.now()).
 import { z } from 'zod';
 
 /** Protocol version carried in `hello`; the fleet refuses a device speaking a newer major. */

@@ -16,13 +16,14 @@ export interface CliResult {
 }
 
 /**
- * Env for child processes: no PLUGSRV_* from the developer's shell, and no self-check against the
- * carmaker's real hosts (tests reach loopback only); a test that wants self-checks passes its own values.
+ * Env for child processes: no PLUGSRV_* from the developer's shell, no self-check against the carmaker's
+ * real hosts and no DNS-SD multicast on the machine's LAN (tests reach loopback and their own network
+ * namespaces only); a test that wants self-checks or advertising passes its own values.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGSRV_')) env[k] = v;
-  return { ...env, PLUGSRV_SELFCHECK_AT_STARTUP: 'false', PLUGSRV_SELFCHECK_INTERVAL_HOURS: '0', ...extra };
+  return { ...env, PLUGSRV_SELFCHECK_AT_STARTUP: 'false', PLUGSRV_SELFCHECK_INTERVAL_HOURS: '0', PLUGSRV_SERVE_ADVERTISE: 'false', ...extra };
 }
 
 export function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {

@@ -5,7 +5,10 @@ import { isPlugsrvError } from '../../../lib/errors.js';
 import { agentVersion } from '../app.js';
 import { registerCatalogCommands } from '../catalog/publish/index.js';
 import { exitCodeOf } from '../errors.js';
+import { registerConsoleCommand } from './console-command.js';
 import { registerFetchCommand } from './fetch-command.js';
+import { registerHwCommands } from './hw-command.js';
+import { registerFleetCommands } from './fleet-commands.js';
 import { registerDemoCommand, registerServeCommand } from './serve-commands.js';
 import { registerSelfcheckCommand } from './selfcheck-command.js';
 import { registerImportCommand, registerLockCommands } from './store-commands.js';
@@ -25,6 +28,9 @@ registerLockCommands(program);
 registerCatalogCommands(program);
 registerSyncCommands(program);
 registerFetchCommand(program);
+registerHwCommands(program);
+registerFleetCommands(program);
+registerConsoleCommand(program);
 registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../../../lib/log/index.js';
 import { openAgent } from '../app.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { startDemo } from '../demo/origin.js';
+import { finishPendingWipe, FleetRole, LogRing } from '../fleet/index.js';
 import { ensureSamples } from '../demo/samples.js';
 import { planFromConfig, SelfcheckScheduler } from '../selfcheck/index.js';
 import { startServeRole } from '../serve/index.js';
@@ -13,31 +14,47 @@ import { configFrom, makeLogger, parsePort, selfcheckEnv, type GlobalOptions } f
 import { syncProgress } from './progress.js';
 
 /** Runs until SIGINT/SIGTERM, then stops the server and closes the DB. */
-export async function serveUntilSignal(config: Config, log: Logger, banner?: (port: number) => void): Promise<void> {
+export async function serveUntilSignal(config: Config, baseLog: Logger, banner?: (port: number) => void): Promise<void> {
+  // Recent log lines stay in memory for the fleet's collect-logs when journald is not there to ask.
+  const logs = new LogRing({ level: config.log.level });
+  const log = logs.wrap(baseLog);
   const agent = await openAgent(config, log, { recover: true });
+  // Before the other roles start: a stored fleet policy sets the sync window and rates, the self-check period.
+  const fleet = await FleetRole.open(agent, { logs });
   const running = await startServeRole(agent);
   const selfcheck = new SelfcheckScheduler({
     db: agent.state.db,
     log,
     historySize: config.selfcheck.historySize,
     // The LAN check must probe the port actually bound (it differs from the config when that says 0).
-    plan: () => ({ ...planFromConfig(config), servePort: running.port }),
+    plan: () => fleet.selfcheckPlan({ ...planFromConfig(config), servePort: running.port }),
     env: async () => selfcheckEnv(agent.dataDir),
   });
   selfcheck.start({ atStartup: config.selfcheck.atStartup, intervalHours: config.selfcheck.intervalHours });
-  const sync = new SyncScheduler(agent);
+  // The lock pauses the sync: no scheduled run starts while the device is locked.
+  const sync = new SyncScheduler(agent, Date.now, { paused: () => running.lock.current.locked });
   sync.start();
   log.info('serving', { url: `http://${running.host === '0.0.0.0' ? '127.0.0.1' : running.host}:${running.port}`, host: running.host, port: running.port, dataDir: agent.dataDir });
   banner?.(running.port);
   await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
+    let stopping = false;
+    const stop = (signal: string, exitCode = 0): void => {
+      if (stopping) return;
+      stopping = true;
       log.info('stopping', { signal });
-      Promise.all([running.stop(), selfcheck.stop(), sync.stop()]).then(() => {
+      Promise.all([running.stop(), selfcheck.stop(), sync.stop(), fleet.stop()]).then(async () => {
         agent.close();
+        if (exitCode !== 0) {
+          // A wipe ordered by the fleet: erased once nothing holds the DB; systemd restarts the unit un-enrolled.
+          process.exitCode = exitCode;
+          await finishPendingWipe(agent.dataDir, config.fleet.tokenFile, log).catch((err: unknown) => log.error('wipe: not finished; the next start finishes it', { error: err }));
+          setTimeout(() => process.exit(exitCode), 5000).unref();
+        }
         log.close();
         resolveStop();
       });
     };
+    fleet.start({ lock: running.lock, sync, selfcheck, exit: (code) => stop('fleet', code) });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

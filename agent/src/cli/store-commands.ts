@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { openAgent } from '../app.js';
 import { importPackages, itemsFromFlags, parseManifest, type ImportItem } from '../import/index.js';
 import { clearLock, readLock, setLock } from '../lock/index.js';
+import { AgentError, ErrorCode } from '../errors.js';
 import { configFrom, makeLogger } from './context.js';
 import { importProgress } from './progress.js';
 
@@ -50,6 +51,12 @@ export function registerLockCommands(program: Command): void {
       const config = configFrom(cmd);
       const agent = await openAgent(config, makeLogger(config));
       try {
+        const was = await readLock(agent.state.db);
+        if (was.locked && was.source === 'fleet') {
+          // Re-locking locally would turn the fleet's lock into one a local unlock lifts.
+          console.log(`already locked by the fleet: ${was.reason}`);
+          return;
+        }
         await setLock(agent.state.db, opts.reason, Date.now());
         console.log(`locked: ${opts.reason}`);
       } finally {
@@ -65,6 +72,12 @@ export function registerLockCommands(program: Command): void {
       const agent = await openAgent(config, makeLogger(config));
       try {
         const was = await readLock(agent.state.db);
+        if (was.locked && was.source === 'fleet') {
+          throw new AgentError(
+            ErrorCode.LOCKED,
+            `this device was locked by the fleet ("${was.reason}"); a local unlock cannot lift it. Ask the fleet operator to unlock it (plugsrv-fleet unlock DEVICE).`,
+          );
+        }
         await clearLock(agent.state.db);
         console.log(was.locked ? 'unlocked' : 'was not locked');
       } finally {

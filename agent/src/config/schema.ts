@@ -26,6 +26,12 @@ export const configSchema = z
         readChunkBytes: positiveInt.min(4096).max(16 * 1024 * 1024).default(512 * 1024),
         /** How often a running server re-reads the lock state written by `plugsrv lock`. */
         lockPollMs: positiveInt.default(1000),
+        /** Advertise the box on the LAN with DNS-SD (`_plugsrv._tcp`), so `plugsrv fetch` finds it without --server. */
+        advertise: z.boolean().default(true),
+        /** IPv4 address or interface name to advertise on; empty = serve.host when it is one address, else every interface. */
+        advertiseInterface: z.string().default(''),
+        /** DNS-SD instance name shown to dealer PCs; empty = `plugsrv-<hostname>`. */
+        advertiseName: z.string().max(63).default(''),
       })
       .strict()
       .prefault({}),
@@ -94,10 +100,56 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    fetch: z
+      .object({
+        /** The catalog's root.json a dealer PC trusts: `plugsrv fetch` then verifies packages against the box's signed metadata. */
+        trustedRoot: z.string().default(''),
+        /** Where `plugsrv fetch` keeps the signed metadata it verified (rollback protection); empty = the user's cache folder. */
+        cacheDir: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     store: z
       .object({
         /** Import and sync refuse to leave less than this free on the store's filesystem. */
         reserveBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    fleet: z
+      .object({
+        /** Base URL of the fleet service (https://...): enrollment and renewal; empty = no fleet management. */
+        url: z.string().regex(/^(https:\/\/[^\s/?#]+[^\s]*)?$/, 'an https:// URL, or empty').default(''),
+        /** false turns the fleet client off even when `url` is set. */
+        enabled: z.boolean().default(true),
+        /** PEM file of the CA that signs the fleet's server certificate (given at provisioning); empty = the OS trust store. */
+        caFile: z.string().default(''),
+        /** The single-use bootstrap token the production line wrote; deleted after a successful enrollment. */
+        tokenFile: z.string().default('/etc/plugsrv/bootstrap-token'),
+        /** Hardware serial sent at enrollment; empty = DMI (/sys/class/dmi/id/product_serial). */
+        serial: z.string().default(''),
+        /** What the `reboot` command runs (argv, no shell). */
+        rebootCommand: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
+      })
+      .strict()
+      .prefault({}),
+    /** `plugsrv console`, the first-boot text UI on tty1 (runs as root: it writes the network set-up). */
+    console: z
+      .object({
+        /** `scrypt$N$r$p$saltB64$hashB64` of the console password, written by the production line; changed from the console. */
+        passwordFile: z.string().min(1).default('/etc/plugsrv/console-password'),
+        /** Where the `10-plugsrv-<interface>.network` file is written. */
+        networkDir: z.string().min(1).default('/etc/systemd/network'),
+        /** Interface to set up; empty = the first physical ethernet interface in /sys/class/net. */
+        interface: z.string().regex(/^([A-Za-z0-9_.-]{1,15})?$/, 'an interface name such as eth0 or enp1s0').default(''),
+        /** networkd: `networkctl reload` + `reconfigure`; iproute2: `ip addr`/`ip route` and resolvConf (no DHCP). */
+        applyWith: z.enum(['networkd', 'iproute2']).default('networkd'),
+        /** iproute2 only: the resolv.conf written with the DNS servers. */
+        resolvConf: z.string().min(1).default('/etc/resolv.conf'),
+        /** A change whose link or gateway does not answer within this is rolled back; also the keep-or-revert countdown. */
+        rollbackSeconds: positiveInt.min(5).max(600).default(30),
+        /** Language at start (F2 switches). */
+        lang: z.enum(['fr', 'en']).default('fr'),
       })
       .strict()
       .prefault({}),

@@ -81,3 +81,26 @@ export const syncTargets = sqliteTable('sync_targets', {
   error: text('error'),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * Fleet commands this device accepted (signature, device and sequence checked), with their result. A row is written in
+ * the same batch as the last accepted sequence number, before the command acts; `resultSent` stays false until the
+ * result went out on the device socket, so results are re-sent after a reconnect.
+ */
+export const fleetCommands = sqliteTable(
+  'fleet_commands',
+  {
+    id: text('id').primaryKey(),
+    deviceId: text('device_id').notNull(),
+    seq: integer('seq').notNull(),
+    kind: text('kind').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    status: text('status', { enum: ['running', 'ok', 'failed'] }).notNull(),
+    detail: text('detail').notNull().default(''),
+    /** JSON result data (self-check summary, collected log lines), at most 1 MiB. */
+    data: text('data'),
+    finishedAt: integer('finished_at'),
+    resultSent: integer('result_sent', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [index('fleet_commands_unsent').on(t.resultSent, t.seq)],
+);

@@ -1,4 +1,4 @@
-// Pure helpers of `plugsrv fetch`: the list query, the server's answers, which packages to fetch, safe file names, what to print.
+// `plugsrv fetch`'s own parts: here the pure helpers (list query, the server's answers, which packages, safe file names, what to print); re-exported below, the signed-catalog check, the output file system and the choice of a discovered box.
 import { join } from 'node:path';
 import { AgentError, ErrorCode } from '../errors.js';
 
@@ -82,12 +82,21 @@ export function serverError(status: number, body: unknown, what: string): AgentE
   return new AgentError(ErrorCode.ORIGIN, `${what} answered HTTP ${status}: ${message}`);
 }
 
-/** Why `name` cannot be a file name in the output folder, or undefined when it can. */
+/** Device names Windows reserves in every folder, with or without an extension (CON, CON.txt ...). */
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(?:\..*)?$/i;
+
+/**
+ * Why `name` cannot be a file name in the output folder, or undefined when it can. The rules are those of
+ * the USB key's file systems (FAT32, exFAT, NTFS) and of Windows, whatever this PC runs.
+ */
 export function unsafeNameReason(name: string): string | undefined {
   if (name.includes('/') || name.includes('\\')) return 'it contains a path separator';
   if (name === '.' || name === '..') return 'it is a directory reference';
   if (name.startsWith('.')) return 'it starts with a dot (hidden, and the partial folder is .plugsrv-partial)';
   if ([...name].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f')) return 'it contains a control character';
+  if (/[<>:"|?*]/.test(name)) return 'it contains one of < > : " | ? *, which FAT32, exFAT and Windows refuse';
+  if (/[. ]$/.test(name)) return 'it ends with a dot or a space, which Windows drops';
+  if (WINDOWS_RESERVED.test(name)) return 'it is a device name Windows reserves (CON, NUL, COM1 ...)';
   if (Buffer.byteLength(name) > 255) return 'it is longer than 255 bytes';
   return undefined;
 }
@@ -143,3 +152,8 @@ export function formatPackageTable(list: ServerPackage[]): string {
   const total = list.reduce((n, p) => n + p.size, 0);
   return [...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')), `${list.length} package(s), ${mib(total)}`].join('\n');
 }
+
+export { signedRefusal, signedRefusals, targetsOf, type SignedRefusal, type SignedTarget } from './signed.js';
+export { checkSignedCatalog, cacheDirOf, cacheKey, defaultCacheDir, fetchTufError, type SignedCatalogOptions, type SignedCheck } from './tuf.js';
+export { checkFileSizes, fileSystemOf, FAT_MAX_FILE_BYTES, isFat, linuxFsName, syncDir, tooLargeFor, windowsDrive } from './output-fs.js';
+export { chooseBox, formatBoxes, noBoxError } from './discovered.js';

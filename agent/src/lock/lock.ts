@@ -4,7 +4,8 @@ import type { Logger } from '../../../lib/log/index.js';
 import type { AgentDb } from '../db/index.js';
 import { tables } from '../db/index.js';
 
-export type LockState = { locked: false } | { locked: true; reason: string; since: number };
+/** `source` says who set the lock: `local` (`plugsrv lock`) or `fleet` (a signed lock command; only the fleet lifts it). */
+export type LockState = { locked: false } | { locked: true; reason: string; since: number; source: 'local' | 'fleet' };
 
 const KEY = 'lock';
 
@@ -12,8 +13,8 @@ export async function readLock(db: AgentDb): Promise<LockState> {
   const rows = await db.select().from(tables.deviceState).where(eq(tables.deviceState.key, KEY));
   const row = rows[0];
   if (!row) return { locked: false };
-  const value = JSON.parse(row.value) as { reason?: unknown };
-  return { locked: true, reason: typeof value.reason === 'string' ? value.reason : '', since: row.updatedAt };
+  const value = JSON.parse(row.value) as { reason?: unknown; source?: unknown };
+  return { locked: true, reason: typeof value.reason === 'string' ? value.reason : '', since: row.updatedAt, source: value.source === 'fleet' ? 'fleet' : 'local' };
 }
 
 export async function setLock(db: AgentDb, reason: string, now: number): Promise<LockState> {
@@ -22,7 +23,7 @@ export async function setLock(db: AgentDb, reason: string, now: number): Promise
     .insert(tables.deviceState)
     .values({ key: KEY, value, updatedAt: now })
     .onConflictDoUpdate({ target: tables.deviceState.key, set: { value, updatedAt: now } });
-  return { locked: true, reason, since: now };
+  return { locked: true, reason, since: now, source: 'local' };
 }
 
 export async function clearLock(db: AgentDb): Promise<void> {

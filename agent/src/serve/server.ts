@@ -38,6 +38,8 @@ export interface ServeDeps {
   sync?: () => Promise<Record<string, unknown> | null>;
   /** The latest self-check, summarised for /v1/status (null before the first run). */
   selfcheck?: () => Promise<Record<string, unknown> | null>;
+  /** Fleet enrollment (enrolled, device id, dealer code, link) for /v1/status. */
+  enrollment?: () => Promise<object>;
   clock?: () => number;
 }
 
@@ -216,6 +218,7 @@ export function createServeServer(deps: ServeDeps): Server {
       packages: { ready: list.length },
       sync: deps.sync ? await deps.sync() : null,
       selfcheck: deps.selfcheck ? await deps.selfcheck() : null,
+      enrollment: deps.enrollment ? await deps.enrollment() : null,
     };
   }
 

@@ -2,6 +2,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from '../app.js';
+import { startAdvertising } from '../discovery/index.js';
+import { enrollmentSummary } from '../fleet/index.js';
 import { LockWatcher } from '../lock/index.js';
 import { latestRuns, statusSummary } from '../selfcheck/index.js';
 import { syncConfigured, syncSummary, tufMirrorDir } from '../sync/index.js';
@@ -12,6 +14,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly host: string;
+  /** The lock as this server sees it; `refresh()` makes a lock written by the fleet client take effect at once. */
+  readonly lock: LockWatcher;
   stop(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
     version: agent.version,
     selfcheck: async () => statusSummary((await latestRuns(agent.state.db, 1))[0]),
     sync: () => syncSummary(agent),
+    enrollment: () => enrollmentSummary({ config: agent.config, dataDir: agent.dataDir, db: agent.state.db }),
     ...(syncConfigured(agent) ? { tufMirrorDir: tufMirrorDir(agent.dataDir) } : {}),
   });
   await new Promise<void>((resolve, reject) => {
@@ -40,11 +45,18 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // In the background: probing the name on the LAN takes up to a second, serving need not wait for it.
+  const advertising = cfg.advertise
+    ? startAdvertising({ port, serveHost: cfg.host, interface: cfg.advertiseInterface, name: cfg.advertiseName, facts: { version: agent.version, tuf: syncConfigured(agent) }, log: agent.log })
+    : Promise.resolve(undefined);
   return {
     server,
     port,
     host: cfg.host,
+    lock,
     async stop() {
+      // Goodbye packets first, so PCs stop offering a box that is going away.
+      await (await advertising)?.stop();
       lock.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,6 +9,7 @@ import { http, json } from '../../helpers/agent-fixture.js';
 import { runCli, startServer, tempDir, type ServerProcess } from '../../helpers/agent-process.js';
 import { chromiumMissing, launchBrowser, openPage, type OpenedPage } from '../../helpers/browser.js';
 import { startTufOrigin } from '../../helpers/tuf-origin.js';
+import { startFleetStandin } from '../../helpers/fleet-standin.js';
 
 const SHOTS = join(packageRoot(), 'test-artifacts', 'status-page');
 const NO_RESERVE = { PLUGSRV_STORE_RESERVE_BYTES: '0' };
@@ -101,6 +102,7 @@ async function statePages(browser: Browser): Promise<void> {
     t.match(text, /Synchronisation non configurée/);
     t.match(text, /Aucun autotest enregistré/);
     t.match(text, /Identité de l'appareil\s+— non disponible/);
+    t.match(text, /Gestion à distance\s+non configurée/, 'no fleet set up');
     t.match(text, /En service depuis\s+\d+ min/);
     t.match(text, /Version\s+\d+\.\d+\.\d+/);
     t.match(text, /Libre\s+[\d,]+ [KMGT]?o \(\d+ % libre\)/);
@@ -115,6 +117,7 @@ async function statePages(browser: Browser): Promise<void> {
     t.match(en, /Map/);
     t.match(en, /2\.4 MB/);
     t.match(en, /Device identity\s+— not available/);
+    t.match(en, /Remote management\s+not set up/);
     t.match(en, /Sync not set up/);
     t.equal(await fr.page.locator('#lang').innerText(), 'Français', 'the switch offers French back');
     await screenshot(fr.page, 'ready-en');
@@ -223,6 +226,30 @@ async function statePages(browser: Browser): Promise<void> {
     t.match(en, /List hidden: the device is locked/);
     await screenshot(fr.page, 'locked-en');
     t.notOk(fr.requests.some((u) => u.includes('/v1/packages')), 'the page does not ask for /v1/packages while locked (it would get 423)');
+    await clean(t, fr);
+  });
+
+  t.test('enrolled: the device identity, the dealer code and the fleet link, in each language', async (t) => {
+    const fleet = await startFleetStandin(t);
+    const dataDir = join(await tempDir(t), 'data');
+    await seedPackages(t, dataDir);
+    const tokenFile = join(await tempDir(t), 'bootstrap-token');
+    await writeFile(tokenFile, `${fleet.addToken({ dealerCode: '87654321' })}\n`);
+    const s = await server(t, dataDir, { PLUGSRV_FLEET_URL: fleet.url, PLUGSRV_FLEET_CA_FILE: fleet.caFile, PLUGSRV_FLEET_TOKEN_FILE: tokenFile, PLUGSRV_FLEET_SERIAL: 'SN-PAGE-1' });
+    const dev = await fleet.waitFor('the enrolled agent', () => [...fleet.devices.values()].find((d) => d.heartbeats.length > 0), 20_000);
+
+    const fr = await openPage(t, browser, `${s.url}/`);
+    const text = await shown(fr.page, 'ready');
+    t.match(text, new RegExp(`Identité de l'appareil\\s+${dev.deviceId}`));
+    t.match(text, /Code concession\s+87654321/);
+    t.match(text, /Gestion à distance\s+connectée/);
+    await screenshot(fr.page, 'enrolled-fr');
+    await switchLanguage(fr.page, 'en');
+    const en = await fr.page.locator('body').innerText();
+    t.match(en, new RegExp(`Device identity\\s+${dev.deviceId}`));
+    t.match(en, /Dealer code\s+87654321/);
+    t.match(en, /Remote management\s+connected/);
+    await screenshot(fr.page, 'enrolled-en');
     await clean(t, fr);
   });
 }

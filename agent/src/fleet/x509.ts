@@ -1,0 +1,8 @@
+// @peculiar/x509 over Node's WebCrypto, loaded after the small Reflect metadata shim it needs.
+import './reflect-shim.js';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export { x509 };

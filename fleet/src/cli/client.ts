@@ -1,0 +1,99 @@
+// The operator CLI's HTTPS client for the fleet API: bearer key, pinned root CA, errors mapped to stable codes.
+import { request } from 'node:https';
+import { ErrorCode, FleetError, isErrorCode } from '../errors.js';
+
+export interface ClientOptions {
+  /** https://host:port of the fleet. */
+  url: string;
+  /** PEM of the CA that issued the fleet's server certificate; the system's CAs when absent. */
+  ca?: string | undefined;
+  /** `pak_...`; read from PLUGSRV_FLEET_API_KEY by the CLI. */
+  apiKey?: string | undefined;
+  timeoutMs?: number;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_SSL|ERR_TLS/;
+
+export class FleetClient {
+  constructor(private readonly opts: ClientOptions) {}
+
+  private send(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+    if (!this.opts.apiKey) {
+      return Promise.reject(
+        new FleetError(ErrorCode.UNAUTHORIZED, 'no API key: set PLUGSRV_FLEET_API_KEY to a key made with "plugsrv-fleet keys create" (never pass it as a flag: other users would see it in ps).'),
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(path, this.opts.url);
+    } catch {
+      return Promise.reject(new FleetError(ErrorCode.CONFIG, `--url must be the fleet's https URL such as https://fleet.example.com:8443, not ${JSON.stringify(this.opts.url)}.`));
+    }
+    if (url.protocol !== 'https:') return Promise.reject(new FleetError(ErrorCode.CONFIG, `the fleet is reached over https only; --url ${this.opts.url} is not https.`));
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          ca: this.opts.ca,
+          headers: {
+            Authorization: `Bearer ${this.opts.apiKey}`,
+            Accept: 'application/json',
+            ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+          },
+          timeout: this.opts.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        if (TLS_CODES.test(code)) {
+          reject(new FleetError(ErrorCode.TLS, `the fleet at ${url.origin} presented a certificate this machine does not trust (${code}); pass the fleet's root CA with --ca FILE (it is <dataDir>/ca/root.pem on the fleet).`, { cause: err }));
+        } else {
+          reject(new FleetError(ErrorCode.UNREACHABLE, `cannot reach the fleet at ${url.origin} (${code || err.message}); check --url or PLUGSRV_FLEET_URL and that plugsrv-fleet serve runs.`, { cause: err }));
+        }
+      });
+      req.end(payload);
+    });
+  }
+
+  /** Throws the API's own error (same code and message) for any status >= 400. */
+  private static check(res: ApiResponse): ApiResponse {
+    if (res.status < 400) return res;
+    let body: { code?: unknown; message?: unknown } | undefined;
+    try {
+      body = JSON.parse(res.text) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    const code = typeof body?.code === 'string' && isErrorCode(body.code) ? body.code : ErrorCode.API;
+    const message = typeof body?.message === 'string' ? body.message : `the fleet answered ${res.status} with a body that is not an API error: ${res.text.slice(0, 200)}`;
+    throw new FleetError(code, message, { details: { status: res.status } });
+  }
+
+  async json<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const res = FleetClient.check(await this.send(method, path, body));
+    try {
+      return JSON.parse(res.text) as T;
+    } catch {
+      throw new FleetError(ErrorCode.API, `the fleet answered ${method} ${path} with something that is not JSON; is --url the fleet's API?`);
+    }
+  }
+
+  async text(path: string): Promise<string> {
+    return FleetClient.check(await this.send('GET', path)).text;
+  }
+}

@@ -1,0 +1,2 @@
+// Public surface of the device registry.
+export { DeviceRegistry, type DeviceRow, type DeviceStatus, type DeviceFilter, type Admission } from './registry.js';
