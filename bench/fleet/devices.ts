@@ -26,7 +26,7 @@ export interface WorkerSpec {
 export type WorkerReport =
   | { type: 'connected'; count: number; failed: number; ms: number }
   | { type: 'command'; deviceId: string; commandId: string; kind: string; at: number; valid: boolean }
-  | { type: 'heartbeats'; sent: number }
+  | { type: 'heartbeats'; worker: number; sent: number }
   | { type: 'closed'; deviceId: string; code: number };
 
 const send = (m: WorkerReport): void => void process.send?.(m);
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: spec.connectConcurrency }, worker));
   send({ type: 'connected', count: devices.length - failed, failed, ms: Date.now() - start });
-  setInterval(() => send({ type: 'heartbeats', sent: counters.heartbeats }), 5_000);
+  setInterval(() => send({ type: 'heartbeats', worker: process.pid, sent: counters.heartbeats }), 2_000);
   process.on('message', (m: { type?: string }) => {
     if (m.type !== 'stop') return;
     for (const d of devices) d.close();

@@ -1,8 +1,2 @@
-// @peculiar/x509 over Node's WebCrypto, loaded after the small Reflect metadata shim it needs.
-import './reflect-shim.js';
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-export { x509 };
+// x509 for the device's key and CSR, from lib (loaded behind its Reflect shim).
+export { x509 } from '../../../lib/x509/index.js';
