@@ -1,145 +1,33 @@
-// Builds the agent's Config from defaults < YAML file < PLUGSRV_* environment < command-line flags, validated by the schema.
-import { readFileSync, existsSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { z } from 'zod';
+// Builds the agent's Config from defaults < YAML file < PLUGSRV_* environment < command-line flags (lib/config), validated by the schema.
+import { envName, leafPaths as leaves, loadLayeredConfig, type ConfigSources, type LayeredConfig } from '../../../lib/config/layered.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { configSchema, DEFAULT_CONFIG, type Config } from './schema.js';
 
+export type { ConfigSources };
 export const DEFAULT_CONFIG_FILE = '/etc/plugsrv/plugsrv.yaml';
 const ENV_PREFIX = 'PLUGSRV_';
 
-type Tree = { [key: string]: unknown };
-
-export interface ConfigSources {
-  /** Explicit file (from --config or PLUGSRV_CONFIG); an error if it does not exist. */
-  file?: string | undefined;
-  env?: NodeJS.ProcessEnv;
-  /** Overrides from flags, keyed by dotted path (`serve.port`). */
-  flags?: Record<string, unknown>;
-}
+const spec: LayeredConfig<Config> = {
+  schema: configSchema as unknown as LayeredConfig<Config>['schema'],
+  defaults: DEFAULT_CONFIG,
+  envPrefix: ENV_PREFIX,
+  configEnv: 'PLUGSRV_CONFIG',
+  defaultFile: DEFAULT_CONFIG_FILE,
+  example: 'serve:\n  port: 8080',
+  error: (message, options) => new AgentError(ErrorCode.CONFIG, message, options),
+};
 
 /** Every leaf option as a dotted path with its default, e.g. `serve.port` -> 8080. */
-export function leafPaths(tree: Tree = DEFAULT_CONFIG as unknown as Tree, prefix = ''): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  for (const [key, value] of Object.entries(tree)) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [p, v] of leafPaths(value as Tree, path)) out.set(p, v);
-    } else out.set(path, value);
-  }
-  return out;
+export function leafPaths(tree: object = DEFAULT_CONFIG, prefix = ''): Map<string, unknown> {
+  return leaves(tree, prefix);
 }
 
 /** `serve.maxConnections` -> `PLUGSRV_SERVE_MAX_CONNECTIONS`. */
 export function envNameOf(path: string): string {
-  return ENV_PREFIX + path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase();
-}
-
-function setPath(tree: Tree, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = tree;
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
-    node = node[key] as Tree;
-  }
-  node[keys[keys.length - 1] as string] = value;
-}
-
-function deepMerge(base: Tree, over: Tree): Tree {
-  const out: Tree = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const prev = out[key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && prev !== null && typeof prev === 'object' && !Array.isArray(prev)) {
-      out[key] = deepMerge(prev as Tree, value as Tree);
-    } else out[key] = value;
-  }
-  return out;
-}
-
-/** Env values are strings; turn them into the type the option's default has, leaving bad input for the schema to report. */
-function coerce(raw: string, like: unknown): unknown {
-  if (typeof like === 'number') {
-    const n = Number(raw.trim());
-    return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
-  }
-  if (Array.isArray(like)) return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
-  if (typeof like === 'boolean') {
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-  }
-  return raw;
-}
-
-function readConfigFile(file: string): Tree {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new AgentError(ErrorCode.CONFIG, `cannot read the configuration file ${file}: ${(err as Error).message}. Check the path given with --config or PLUGSRV_CONFIG.`, { cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-    throw new AgentError(ErrorCode.CONFIG, `${file} is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}. Fix the syntax and start again.`, { cause: err });
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new AgentError(ErrorCode.CONFIG, `${file} must hold a YAML mapping of options (for example "serve:\\n  port: 8080"), not a ${Array.isArray(doc) ? 'list' : typeof doc}.`);
-  }
-  return doc as Tree;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): string {
-  const path = issue.path.join('.');
-  const source = origin.get(path);
-  const from = source ? ` (from ${source})` : '';
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-    const sources = [...new Set(keys.map((k) => origin.get(k) ?? [...origin].find(([p]) => p.startsWith(`${k}.`))?.[1]).filter(Boolean))];
-    const keyFrom = sources.length > 0 ? ` (from ${sources.join(', ')})` : '';
-    return `unknown option ${keys.join(', ')}${keyFrom}; known options are: ${[...leafPaths().keys()].join(', ')}`;
-  }
-  return `${path || '(root)'}: ${issue.message}${from}`;
+  return envName(ENV_PREFIX, path);
 }
 
 /** Loads and validates the configuration; throws E_CONFIG naming every bad key and what it expects. */
 export function loadConfig(sources: ConfigSources = {}): Config {
-  const env = sources.env ?? process.env;
-  const origin = new Map<string, string>();
-  let merged: Tree = {};
-
-  const file = sources.file ?? env.PLUGSRV_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
-  if (file) {
-    const fromFile = readConfigFile(file);
-    for (const path of leafPaths(fromFile).keys()) origin.set(path, file);
-    merged = deepMerge(merged, fromFile);
-  }
-
-  const leaves = leafPaths();
-  const envNames = new Map([...leaves.keys()].map((p) => [envNameOf(p), p]));
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === 'PLUGSRV_CONFIG' || raw === undefined) continue;
-    const path = envNames.get(name);
-    if (!path) {
-      throw new AgentError(ErrorCode.CONFIG, `unknown environment variable ${name}; known ones are PLUGSRV_CONFIG, ${[...envNames.keys()].join(', ')}. Remove it or fix its name.`);
-    }
-    setPath(merged, path, coerce(raw, leaves.get(path)));
-    origin.set(path, `environment ${name}`);
-  }
-
-  for (const [path, value] of Object.entries(sources.flags ?? {})) {
-    if (value === undefined) continue;
-    setPath(merged, path, typeof value === 'string' ? coerce(value, leaves.get(path)) : value);
-    origin.set(path, `flag --${path.split('.').pop()?.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-  }
-
-  const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${describeIssue(i, origin)}`);
-    throw new AgentError(ErrorCode.CONFIG, `invalid configuration:\n${lines.join('\n')}`, { details: { issues: parsed.error.issues } });
-  }
-  return parsed.data;
+  return loadLayeredConfig(spec, sources);
 }
