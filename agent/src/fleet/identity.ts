@@ -1,10 +1,10 @@
 // The device identity in <dataDir>/identity/: private key, certificate, CA chain, pinned command key, device record.
 // Every file is written durably (temp + fsync + rename + directory fsync); a renewal that died half-way is finished or undone at load.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { systemErrorCode } from '../../../lib/errors.js';
-import { fsyncDir } from '../../../lib/fs-durable.js';
+import { fsyncDir, writeFileDurable as writeDurable } from '../../../lib/fs-durable.js';
 
 /** device.json. */
 export interface DeviceRecord {
@@ -35,23 +35,9 @@ export function identityDir(dataDir: string): string {
   return join(dataDir, 'identity');
 }
 
-/** temp file in the same directory, fsync, rename over `path`, fsync the directory. */
-export async function writeFileDurable(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dirname(path));
+/** Identity files are private by default (lib/fs-durable: temp, fsync, rename, directory fsync). */
+export function writeFileDurable(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  return writeDurable(path, data, mode);
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

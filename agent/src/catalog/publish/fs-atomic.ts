@@ -1,35 +1,19 @@
 // Crash-safe file writes (temp file, fsync, rename, fsync of the directory) and hashing copies for targets.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { systemErrorCode } from '../../../../lib/errors.js';
 import { AgentError, ErrorCode } from '../../errors.js';
-import { fsyncDir } from '../../../../lib/fs-durable.js';
-
-function tempNameIn(dir: string, name: string): string {
-  return join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
+import { fsyncDir, tempPathIn, writeFileDurable } from '../../../../lib/fs-durable.js';
 
 /** Replaces `path` with `data` so that a reader or a crash sees the old file or the new one, never a mix. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  const temp = tempNameIn(dir, basename(path));
   try {
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeFileDurable(path, data, mode);
   } catch (err) {
-    await rm(temp, { force: true });
     throw ioError(`cannot write ${path}`, err);
   }
-  await fsyncDir(dir);
 }
 
 export async function writeJsonAtomic(path: string, value: unknown, mode?: number): Promise<void> {
@@ -75,7 +59,7 @@ export async function hashFile(path: string): Promise<HashedFile> {
  */
 export async function copyHashed(source: string, destDir: string, nameOf: (file: HashedFile) => string): Promise<HashedFile & { path: string }> {
   await mkdir(destDir, { recursive: true });
-  const temp = tempNameIn(destDir, basename(source));
+  const temp = tempPathIn(destDir, basename(source));
   const hash = createHash('sha256');
   let length = 0;
   try {
