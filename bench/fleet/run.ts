@@ -68,16 +68,15 @@ async function runDevices(socketUrl: string, ca: string, commandKey: string, fil
   const connectS = (performance.now() - start) / 1000;
   const ok = connected().reduce((n, r) => n + r.count, 0);
   const cpu0 = cpuSeconds(pid);
-  const b0 = heartbeatsSent(reports, workers);
+  const b0 = heartbeatsSent(reports);
   await sleep(WINDOW_S * 1000);
   const cpu1 = cpuSeconds(pid);
-  const b1 = heartbeatsSent(reports, workers);
+  const b1 = heartbeatsSent(reports);
   return { connectS, connected: ok, cpuPerCore: (cpu1 - cpu0) / WINDOW_S, rssBytes: statusBytes(pid, 'VmRSS'), heartbeatsPerS: (b1 - b0) / WINDOW_S, workers, reports };
 }
 
 /** Heartbeats sent so far, from the latest count each worker reported. */
-function heartbeatsSent(reports: WorkerReport[], workers: ChildProcess[]): number {
-  void workers;
+function heartbeatsSent(reports: WorkerReport[]): number {
   let total = 0;
   const seen = new Set<number>();
   for (let i = reports.length - 1; i >= 0; i--) {
@@ -135,7 +134,7 @@ async function main(): Promise<void> {
       }),
     );
     const enrollCpu = cpuSeconds(fleet.child.pid!) - cpuBeforeEnroll;
-    console.log(`  enrollments:       ${(DEVICES / enrolled.s).toFixed(0)}/s (${enrolled.s.toFixed(1)} s, ${concurrencyNote()}), fleet CPU ${((enrollCpu / DEVICES) * 1000).toFixed(1)} ms per enrollment`);
+    console.log(`  enrollments:       ${(DEVICES / enrolled.s).toFixed(0)}/s (${enrolled.s.toFixed(1)} s, ${CONCURRENCY} in flight, one TLS handshake each), fleet CPU ${((enrollCpu / DEVICES) * 1000).toFixed(1)} ms per enrollment`);
 
     const first = enrolled.value[0]!;
     const creds: DeviceCredentials[] = enrolled.value.map((e, i) => ({ deviceId: e.deviceId, certificate: e.certificate, key: keys.value[i]!.keyPem }));
@@ -185,10 +184,6 @@ async function main(): Promise<void> {
   } finally {
     for (const fn of teardowns.reverse()) await fn();
   }
-}
-
-function concurrencyNote(): string {
-  return `${CONCURRENCY} in flight, one TLS handshake each`;
 }
 
 main().catch((err: unknown) => {

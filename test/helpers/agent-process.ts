@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { packageRoot } from '../../lib/package-root.js';
+import { spawnServing } from './serving-process.js';
 
 export const CLI = resolve(packageRoot(), 'dist', 'agent', 'src', 'cli', 'main.js');
 
@@ -52,51 +52,10 @@ export interface ServerProcess {
 }
 
 /** Starts `plugsrv serve` on 127.0.0.1:0 and resolves once it logs the port it got. */
-export function startServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`plugsrv serve did not start within 20 s\nstdout:\n${out}\nstderr:\n${err}`));
-    }, 20_000);
-    const early = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`plugsrv serve exited early with code ${code}\nstdout:\n${out}\nstderr:\n${err}`));
-    };
-    child.once('exit', early);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      out += `${line}\n`;
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'serving' && typeof entry.port === 'number') {
-        clearTimeout(timer);
-        child.off('exit', early);
-        const port = entry.port;
-        resolvePromise({
-          child,
-          port,
-          url: `http://127.0.0.1:${port}`,
-          output: () => out,
-          async stop() {
-            child.kill('SIGTERM');
-            return exited;
-          },
-          async kill() {
-            child.kill('SIGKILL');
-            await exited;
-          },
-        });
-      }
-    });
-  });
+export async function startServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const args = [CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs];
+  const p = await spawnServing('plugsrv serve', args, cleanEnv(env), 20_000);
+  return { child: p.child, port: p.port, url: `http://127.0.0.1:${p.port}`, output: p.output, stop: p.stop, kill: p.kill };
 }
 
 /** A fresh temp directory, removed at the end of the test. */

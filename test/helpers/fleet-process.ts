@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { packageRoot } from '../../lib/package-root.js';
+import { spawnServing } from './serving-process.js';
 
 export const FLEET_CLI = resolve(packageRoot(), 'dist', 'fleet', 'src', 'cli', 'main.js');
 
@@ -56,57 +56,12 @@ export interface FleetProcess {
 }
 
 /** Starts `plugsrv-fleet serve` on 127.0.0.1:0 and resolves once it logs the port it got. */
-export function startFleet(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<FleetProcess> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [FLEET_CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
-      env: cleanFleetEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`plugsrv-fleet serve did not start within 30 s\nstdout:\n${out}\nstderr:\n${err}`));
-    }, 30_000);
-    const early = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`plugsrv-fleet serve exited early with code ${code}\nstdout:\n${out}\nstderr:\n${err}`), { exitCode: code, stderr: err }));
-    };
-    child.once('exit', early);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      out += `${line}\n`;
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as { msg?: string; port?: number; url?: string };
-      if (entry.msg === 'serving' && typeof entry.port === 'number') {
-        clearTimeout(timer);
-        child.off('exit', early);
-        const port = entry.port;
-        readFile(join(dataDir, 'ca', 'root.pem'), 'utf8').then(
-          (rootCa) =>
-            resolvePromise({
-              child,
-              port,
-              url: entry.url ?? `https://127.0.0.1:${port}`,
-              dataDir,
-              rootCa,
-              output: () => out,
-              async stop() {
-                child.kill('SIGTERM');
-                return exited;
-              },
-              async kill() {
-                if (child.exitCode === null) child.kill('SIGKILL');
-                await exited;
-              },
-            }),
-          reject,
-        );
-      }
-    });
-  });
+export async function startFleet(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<FleetProcess> {
+  const args = [FLEET_CLI, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs];
+  const p = await spawnServing('plugsrv-fleet serve', args, cleanFleetEnv(env), 30_000);
+  const rootCa = await readFile(join(dataDir, 'ca', 'root.pem'), 'utf8');
+  const url = typeof p.entry.url === 'string' ? p.entry.url : `https://127.0.0.1:${p.port}`;
+  return { child: p.child, port: p.port, url, dataDir, rootCa, output: p.output, stop: p.stop, kill: p.kill };
 }
 
 export interface ApiResult {

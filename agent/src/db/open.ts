@@ -1,10 +1,9 @@
-// Opens the agent's SQLite state DB (libsql file), sets WAL and a busy timeout, and applies pending migrations.
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createClient, type Client } from '@libsql/client';
-import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
-import { migrate } from 'drizzle-orm/libsql/migrator';
+// Opens the agent's SQLite state DB (lib/db: WAL, busy timeout, migrations from agent/drizzle). WAL lets the server
+// read while `plugsrv import` or `plugsrv lock` write in another process.
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import type { LibSQLDatabase } from 'drizzle-orm/libsql';
+import { openLibsql } from '../../../lib/db/open-libsql.js';
 import { packageRoot } from '../../../lib/package-root.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import * as schema from './schema.js';
@@ -22,21 +21,10 @@ export function migrationsFolder(): string {
   return join(packageRoot(), 'agent', 'drizzle');
 }
 
-export async function openStateDb(file: string): Promise<StateDb> {
-  mkdirSync(dirname(resolve(file)), { recursive: true });
-  const client = createClient({ url: pathToFileURL(resolve(file)).href });
-  try {
-    // WAL lets the server read while `plugsrv import` or `plugsrv lock` write; the busy timeout
-    // makes a second process wait for a writer instead of failing at once.
-    await client.execute('PRAGMA busy_timeout = 10000');
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = FULL');
-    await client.execute('PRAGMA foreign_keys = ON');
-    const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder: migrationsFolder() });
-    return { db, client, close: () => client.close() };
-  } catch (err) {
-    client.close();
-    throw new AgentError(ErrorCode.DB, `cannot open the state database ${file}: ${(err as Error).message}. Check that the data directory is writable and not used by an older plugsrv version.`, { cause: err });
-  }
+export function openStateDb(file: string): Promise<StateDb> {
+  return openLibsql(file, {
+    schema,
+    migrationsFolder: migrationsFolder(),
+    error: (err) => new AgentError(ErrorCode.DB, `cannot open the state database ${file}: ${(err as Error).message}. Check that the data directory is writable and not used by an older plugsrv version.`, { cause: err }),
+  });
 }
