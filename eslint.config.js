@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'demo-data/', '.tap/', 'agent/drizzle/', 'fleet/drizzle/', 'provisioning/drizzle/', 'test-artifacts/'] },
+  { ignores: ['dist/', 'node_modules/', 'demo-data/', '.tap/', 'agent/drizzle/', 'fleet/drizzle/', 'provisioning/drizzle/', 'test-artifacts/', 'image/.cache/', 'image/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,22 @@
+#!/bin/bash
+# Packer's shutdown command, inside the guest, as root: removes every build-time access and every trace that would
+# make two flashed units alike (sshd, the build key, machine-id, random seed, logs, apt lists), trims the free
+# space so the image compresses, and powers off. The next boot is a unit's first boot.
+set -euo pipefail
+echo "[finalize] removing sshd and the build key"
+systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+DEBIAN_FRONTEND=noninteractive apt-get -y -q purge openssh-server openssh-sftp-server openssh-client >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get -y -q --purge autoremove >/dev/null
+rm -rf /root/.ssh /etc/ssh /etc/systemd/system/ssh.service.d
+passwd -l root >/dev/null
+echo "[finalize] resetting the machine identity and logs"
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/journal/* /var/lib/systemd/random-seed \
+  /var/lib/dbus/machine-id /var/lib/systemd/credential.secret /tmp/plugsrv-agent.tar /tmp/rootfs.tar /tmp/*.sh
+find /var/log -type f -exec truncate -s 0 {} +
+: >/etc/machine-id
+rm -f /root/.bash_history
+sync
+fstrim -av || true
+echo "[finalize] power off"
+systemctl poweroff

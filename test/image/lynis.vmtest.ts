@@ -1,0 +1,127 @@
+// Part of `npm run image:test`: the Lynis hardening index measured inside the booted appliance image. The image has no
+// shell access by design, so the audit comes in from outside: the image's own kernel, initrd and command line (read
+// from its ESP) are booted directly with one extra `systemd.run=` that mounts a second disk carrying Debian's Lynis
+// (the host's package files) and runs it; the report is written to that disk and read back after the power-off. The
+// image itself is not changed. The same boot runs the unit burn-in (`plugsrv hw burnin --level quick`) first.
+// About 15 min under TCG.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { packageRoot } from '../../lib/package-root.js';
+import { accelerator, bootGuest, debugfsCat, extractPartition, guestNetwork, partitions, startSwtpm, vmSkipReason } from '../helpers/vm.js';
+
+const run = promisify(execFile);
+const root = packageRoot();
+const version = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+const image = process.env.PLUGSRV_IMAGE ?? join(root, 'image', 'out', `plugsrv-${version}.qcow2`);
+/** Plain Debian 12 scores 60 (../shared/notes/image-feasibility.md); the issue's goal is 85. A drop below this fails. */
+const HARDENING_FLOOR = Number(process.env.PLUGSRV_LYNIS_FLOOR ?? 75);
+const GOAL = 85;
+
+let skip = await vmSkipReason();
+if (!skip && !existsSync('/usr/share/lynis/include')) skip = "Lynis is not installed on the host (its files are carried into the guest): apt-get install lynis";
+if (!skip && process.env.PLUGSRV_SKIP_LYNIS === '1') skip = 'PLUGSRV_SKIP_LYNIS=1';
+if (skip) console.log(`# skipping the Lynis audit of the image: ${skip}`);
+
+t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 60_000 }, async (t) => {
+  if (!existsSync(image)) {
+    t.fail(`no image at ${image}: run npm run image:build first (or set PLUGSRV_IMAGE)`);
+    return;
+  }
+  const dir = join(root, 'test-artifacts', 'image-lynis');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+
+  // The image's boot entry, read from its ESP with mtools.
+  const raw = join(dir, 'image.raw');
+  await run('qemu-img', ['convert', '-O', 'raw', image, raw], { timeout: 600_000 });
+  const esp = (await partitions(raw)).find((p) => p.name === 'esp');
+  if (!esp) return t.fail('the image has no ESP');
+  const espImg = join(dir, 'esp.img');
+  await extractPartition(raw, esp, espImg);
+  await rm(raw, { force: true });
+  const entries = (await run('mdir', ['-b', '-i', espImg, '::/loader/entries'])).stdout.split('\n').filter((l) => l.endsWith('.conf'));
+  t.equal(entries.length, 1, `one boot entry on the ESP (${entries.join(', ')})`);
+  const entry = (await run('mtype', ['-i', espImg, entries[0]!])).stdout;
+  const field = (name: string): string => new RegExp(`^${name}\\s+(.+)$`, 'm').exec(entry)?.[1]?.trim() ?? '';
+  const kernel = join(dir, 'linux');
+  const initrd = join(dir, 'initrd');
+  await run('mcopy', ['-n', '-i', espImg, `::${field('linux')}`, kernel]);
+  await run('mcopy', ['-n', '-i', espImg, `::${field('initrd')}`, initrd]);
+  t.ok(field('options').includes(' ro'), `the entry boots the root read-only (${field('options')})`);
+
+  // The audit disk: Lynis as Debian ships it, laid out as its own tree, and the script the guest runs.
+  const audit = join(dir, 'audit');
+  await mkdir(join(audit, 'lynis'), { recursive: true });
+  await mkdir(join(audit, 'out'), { recursive: true });
+  for (const sub of ['include', 'plugins', 'db']) await cp(join('/usr/share/lynis', sub), join(audit, 'lynis', sub), { recursive: true });
+  await cp('/usr/sbin/lynis', join(audit, 'lynis', 'lynis'));
+  await cp('/etc/lynis/default.prf', join(audit, 'lynis', 'default.prf'));
+  await writeFile(
+    join(audit, 'run.sh'),
+    [
+      '#!/bin/sh',
+      '# Once the data partition is ready: the unit burn-in (issue 7), then the Lynis audit.',
+      'systemctl start var-lib-plugsrv.mount',
+      '/opt/plugsrv/bin/plugsrv hw burnin --profile qemu-virtual --level quick --out /mnt/out/burnin --scratch-dir /var/lib/plugsrv --json >/mnt/out/burnin.jsonl 2>/mnt/out/burnin.stderr',
+      'echo "exit $?" >/mnt/out/burnin.done',
+      'cd /mnt/lynis || exit 1',
+      './lynis audit system --quick --no-colors --profile ./default.prf --logfile /mnt/out/lynis.log --report-file /mnt/out/report.dat >/mnt/out/stdout.txt 2>&1',
+      'echo "exit $?" >/mnt/out/done',
+      'systemctl list-units --failed --no-legend >/mnt/out/failed-units.txt 2>&1',
+      'for u in plugsrv plugsrv-console plugsrv-data plugsrv-firstboot plugsrv-wipe plugsrv-reboot; do systemd-analyze security --no-pager $u.service | tail -n 1; done >/mnt/out/exposure.txt 2>&1',
+      'ss -H -lntup >/mnt/out/listening.txt 2>&1',
+      'cd / && sync && umount /mnt',
+      'systemctl poweroff',
+      '',
+    ].join('\n'),
+  );
+  await chmod(join(audit, 'run.sh'), 0o755);
+  const auditImg = join(dir, 'audit.img');
+  await run('mkfs.ext4', ['-q', '-L', 'audit', '-d', audit, auditImg, '256M']);
+
+  const overlay = join(dir, 'disk.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image, overlay, '8G']);
+  const net = await guestNetwork(t, dir);
+  const tpm = await startSwtpm(dir);
+  t.teardown(() => tpm.stop());
+  const append = `${field('options')} systemd.run="/bin/sh -c 'mount /dev/vdb /mnt && exec /bin/sh /mnt/run.sh'"`;
+  const started = Date.now();
+  const guest = bootGuest({ disk: overlay, dir, net, tpmSocket: tpm.socket, label: 'lynis', direct: { kernel, initrd, append }, extraDisks: [auditImg] });
+  t.teardown(() => guest.kill());
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 50 * 60_000).unref());
+  if ((await Promise.race([guest.exited, timeout])) === 'timeout') {
+    const serial = await guest.serial();
+    return t.fail(`the audit did not finish within 50 min. Serial console, last lines:\n${serial.split('\n').slice(-40).join('\n')}`);
+  }
+  const minutes = Math.round((Date.now() - started) / 6000) / 10;
+
+  const done = await debugfsCat(auditImg, '/out/done');
+  t.match(done, /^exit 0/, `Lynis ran to the end inside the guest (${done.trim() || 'no exit status: see serial-lynis.log'})`);
+  const report = await debugfsCat(auditImg, '/out/report.dat');
+  const index = Number(/^hardening_index=(\d+)$/m.exec(report)?.[1] ?? NaN);
+  const tests = /^lynis_tests_done=(\d+)$/m.exec(report)?.[1] ?? '?';
+  const warnings = report.split('\n').filter((l) => l.startsWith('warning[]=')).map((l) => l.slice('warning[]='.length));
+  const suggestions = report.split('\n').filter((l) => l.startsWith('suggestion[]=')).map((l) => l.slice('suggestion[]='.length));
+  t.comment(`Lynis hardening index ${index} (goal ${GOAL}, plain Debian 60), ${tests} tests, ${warnings.length} warnings, ${suggestions.length} suggestions, ${minutes} min (${accelerator()})`);
+  for (const w of warnings) t.comment(`warning: ${w}`);
+  for (const s of suggestions) t.comment(`suggestion: ${s}`);
+  t.comment(`exposure inside the image:\n${(await debugfsCat(auditImg, '/out/exposure.txt')).trim()}`);
+  t.comment(`failed units: ${(await debugfsCat(auditImg, '/out/failed-units.txt')).trim() || 'none'}`);
+  t.comment(`listening sockets:\n${(await debugfsCat(auditImg, '/out/listening.txt')).trim()}`);
+  const burnin = await debugfsCat(auditImg, '/out/burnin.done');
+  const events = (await debugfsCat(auditImg, '/out/burnin.jsonl'))
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; message?: string; verdict?: string; durationSeconds?: number });
+  const verdict = events.find((e) => e.event === 'burnin-done');
+  for (const e of events.filter((e) => e.event === 'step-done')) t.comment(`burn-in ${e.id}: ${e.status} (${e.durationSeconds} s) ${e.message ?? ''}`);
+  t.match(burnin, /^exit 0/, `plugsrv hw burnin --profile qemu-virtual --level quick passed inside the image (${burnin.trim()}, verdict ${verdict?.verdict ?? 'none'} in ${verdict?.durationSeconds ?? '?'} s; stderr: ${(await debugfsCat(auditImg, '/out/burnin.stderr')).trim().slice(0, 500)})`);
+  t.ok(index >= HARDENING_FLOOR, `hardening index ${index} is at least the committed floor ${HARDENING_FLOOR}`);
+  if (index < GOAL) t.comment(`below the goal of ${GOAL}: see the suggestions above`);
+  await writeFile(join(dir, 'lynis-figures.json'), `${JSON.stringify({ index, tests, warnings, suggestions, minutes }, null, 2)}\n`);
+  await rm(overlay, { force: true });
+});
