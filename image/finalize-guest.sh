@@ -11,10 +11,14 @@ rm -rf /root/.ssh /etc/ssh /etc/systemd/system/ssh.service.d
 passwd -l root >/dev/null
 echo "[finalize] resetting the machine identity and logs"
 apt-get clean
+# journald would write the build's last seconds after the logs are deleted.
+systemctl stop systemd-journald.socket systemd-journald-dev-log.socket systemd-journald-audit.socket systemd-journald.service || true
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/journal/* /var/lib/systemd/random-seed \
   /var/lib/dbus/machine-id /var/lib/systemd/credential.secret /tmp/plugsrv-agent.tar /tmp/rootfs.tar /tmp/*.sh
 find /var/log -type f -exec truncate -s 0 {} +
-: >/etc/machine-id
+# "uninitialized": systemd treats the next boot as a first boot (ConditionFirstBoot=yes); an empty file would only
+# give a transient id on every boot of the read-only root.
+echo uninitialized >/etc/machine-id
 rm -f /root/.bash_history
 sync
 fstrim -av || true

@@ -2,7 +2,7 @@
 // a network namespace of its own, with dnsmasq giving the guest its address; nothing the guest sends leaves that
 // namespace. Also reads the image's partitions offline (sgdisk + dd + debugfs), without mounting anything.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +12,20 @@ const run = promisify(execFile);
 
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
 export const GUEST_MAC = '52:54:00:5c:0f:fe';
+
+/** A file descriptor for a child's output (a WriteStream has no descriptor until it opens); closed once the child has it. */
+function logFile(path: string, flags = 'w'): number {
+  return openSync(path, flags);
+}
+
+function spawnLogged(cmd: string, args: string[], logPath: string, flags = 'w'): ChildProcess {
+  const fd = logFile(logPath, flags);
+  try {
+    return spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The tools the VM tests need, or why they cannot run here. */
 export async function vmSkipReason(): Promise<string | undefined> {
@@ -74,14 +88,14 @@ export async function guestNetwork(t: { teardown(fn: () => unknown): void }, dir
   await ip('-n', ns, 'addr', 'add', `${hostAddress}/24`, 'dev', 'tap0');
   await ip('-n', ns, 'link', 'set', 'tap0', 'up', 'multicast', 'on');
   await ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'tap0');
-  const dnsmasq = spawn(
+  const dnsmasq = spawnLogged(
     'ip',
     [
       'netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--port=0', '--interface=tap0',
       '--bind-interfaces', `--dhcp-range=${guestAddress},${guestAddress},255.255.255.0,1h`, `--dhcp-host=${GUEST_MAC},${guestAddress}`,
       `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`, '--log-dhcp', '--log-facility=-',
     ],
-    { stdio: ['ignore', 'ignore', createWriteStream(join(dir, 'dnsmasq.log'))] },
+    join(dir, 'dnsmasq.log'),
   );
   children.push(dnsmasq);
   return {
@@ -97,9 +111,7 @@ export async function startSwtpm(dir: string): Promise<{ socket: string; stop():
   await mkdir(join(dir, 'tpm'), { recursive: true });
   const socket = join(dir, 'swtpm.sock');
   await rm(socket, { force: true });
-  const child = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${join(dir, 'tpm')}`, '--ctrl', `type=unixio,path=${socket}`, '--flags', 'not-need-init'], {
-    stdio: ['ignore', 'ignore', createWriteStream(join(dir, 'swtpm.log'), { flags: 'a' })],
-  });
+  const child = spawnLogged('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${join(dir, 'tpm')}`, '--ctrl', `type=unixio,path=${socket}`, '--flags', 'not-need-init'], join(dir, 'swtpm.log'), 'a');
   for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
   if (!existsSync(socket)) throw new Error(`swtpm did not create ${socket}; see ${join(dir, 'swtpm.log')}`);
   return { socket, stop: () => child.kill('SIGTERM') };
@@ -135,7 +147,7 @@ export function bootGuest(o: BootOptions): Guest {
     'netns', 'exec', o.net.ns, 'qemu-system-x86_64',
     '-machine', `q35,accel=${accelerator()}`, '-cpu', accelerator() === 'kvm' ? 'host' : 'max', '-smp', '2', '-m', String(o.memoryMiB ?? 2048),
     '-nographic', '-no-reboot', '-bios', OVMF,
-    '-drive', `if=virtio,format=qcow2,file=${o.disk},discard=unmap`,
+    '-drive', `if=virtio,format=${o.disk.endsWith('.raw') ? 'raw' : 'qcow2'},file=${o.disk},discard=unmap`,
     '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${GUEST_MAC}`,
     '-chardev', `socket,id=chrtpm,path=${o.tpmSocket}`, '-tpmdev', 'emulator,id=tpm0,chardev=chrtpm', '-device', 'tpm-tis,tpmdev=tpm0',
     '-serial', `file:${serialFile}`, '-monitor', 'none', '-display', 'none',
@@ -144,11 +156,15 @@ export function bootGuest(o: BootOptions): Guest {
   for (const extra of o.extraDisks ?? []) args.push('-drive', `if=virtio,format=raw,file=${extra}`);
   if (o.direct) args.push('-kernel', o.direct.kernel, '-initrd', o.direct.initrd, '-append', o.direct.append);
   const started = Date.now();
-  const child = spawn('ip', args, { stdio: ['ignore', 'ignore', createWriteStream(join(o.dir, `qemu-${o.label}.log`))] });
+  const child = spawnLogged('ip', args, join(o.dir, `qemu-${o.label}.log`));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const guest: Guest = {
     elapsed: () => Date.now() - started,
-    serial: () => readFile(serialFile, 'utf8').catch(() => ''),
+    serial: async () => {
+      const qemuLog = await readFile(join(o.dir, `qemu-${o.label}.log`), 'utf8').catch(() => '');
+      const serial = await readFile(serialFile, 'utf8').catch(() => '');
+      return qemuLog.trim() ? `${serial}\n[qemu] ${qemuLog}` : serial;
+    },
     exited,
     kill: () => child.kill('SIGKILL'),
     powerdown: async (timeoutMs = 180_000) => {
