@@ -13,6 +13,22 @@ const run = promisify(execFile);
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
 export const GUEST_MAC = '52:54:00:5c:0f:fe';
 
+/** The image `npm run image:build` made (image/out/plugsrv-<version>.<kind>), or the one PLUGSRV_IMAGE_RAW / _QCOW2 names. */
+export async function builtImage(root: string, kind: 'raw' | 'qcow2'): Promise<string> {
+  const override = process.env[kind === 'raw' ? 'PLUGSRV_IMAGE_RAW' : 'PLUGSRV_IMAGE_QCOW2'];
+  if (override) return override;
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  return join(root, 'image', 'out', `plugsrv-${version}.${kind}`);
+}
+
+/** A fresh folder for one VM test's files under test-artifacts/ (kept after a run, for diagnosis). */
+export async function freshArtifactsDir(root: string, name: string): Promise<string> {
+  const dir = join(root, 'test-artifacts', name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
 /** A file descriptor for a child's output (a WriteStream has no descriptor until it opens); closed once the child has it. */
 function logFile(path: string, flags = 'w'): number {
   return openSync(path, flags);

@@ -16,6 +16,8 @@ import { packageRoot } from '../../lib/package-root.js';
 import {
   accelerator,
   bootGuest,
+  builtImage,
+  freshArtifactsDir,
   debugfsCat,
   debugfsDump,
   extractPartition,
@@ -29,8 +31,7 @@ import {
 
 const run = promisify(execFile);
 const root = packageRoot();
-const version = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-const image = process.env.PLUGSRV_IMAGE_RAW ?? join(root, 'image', 'out', `plugsrv-${version}.raw`);
+const image = await builtImage(root, 'raw');
 const UNIT_NAME = 'plugsrv-vmtest-unit';
 const skip = await vmSkipReason();
 if (skip) console.log(`# skipping the image boot test: ${skip}`);
@@ -95,9 +96,7 @@ t.test('the appliance image boots, serves, and keeps everything else closed', sk
     t.fail(`no image at ${image}: run npm run image:build first (or set PLUGSRV_IMAGE_RAW)`);
     return;
   }
-  const dir = join(root, 'test-artifacts', 'image-test');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  const dir = await freshArtifactsDir(root, 'image-test');
   const overlay = join(dir, 'disk.raw');
   // The unit's disk is bigger than the image: the first boot makes the data partition on the rest (8 GiB here).
   await run('cp', ['--sparse=always', image, overlay]);

@@ -53,7 +53,7 @@ export const cpuStep: StepDef = {
     if (typeof tool !== 'string') return tool;
     const seconds = ctx.spec.cpuSeconds;
     const yaml = join(ctx.workDir, 'cpu.yaml');
-    const args = ['--cpu', '0', '--cpu-method', 'all', '--verify', '--timeout', `${seconds}s`, '--metrics-brief', '--yaml', yaml];
+    const args = ['--cpu', '0', '--cpu-method', 'all', '--verify', '--timeout', `${seconds}s`, '--metrics-brief', '--yaml', yaml, '--temp-path', ctx.workDir];
     const temps: Array<[number, number]> = [];
     const mhz: Array<[number, number]> = [];
     const start = ctx.now();
@@ -123,7 +123,7 @@ export const memoryStep: StepDef = {
     const workers = Math.max(1, Math.min(2, ctx.inventory.cpu.threads || 1));
     const perWorker = Math.max(4 * MiB, Math.floor(total / workers / MiB) * MiB);
     const yaml = join(ctx.workDir, 'memory.yaml');
-    const args = ['--vm', String(workers), '--vm-bytes', `${perWorker / MiB}M`, '--vm-method', 'all', '--verify', '--timeout', `${seconds}s`, '--metrics-brief', '--yaml', yaml];
+    const args = ['--vm', String(workers), '--vm-bytes', `${perWorker / MiB}M`, '--vm-method', 'all', '--verify', '--timeout', `${seconds}s`, '--metrics-brief', '--yaml', yaml, '--temp-path', ctx.workDir];
     const start = ctx.now();
     const sampler = startSampler(1000, async () => ctx.progress(Math.min(1, (ctx.now() - start) / 1000 / seconds)), ctx.signal);
     const run = await runTool(tool, args, ctx.toolOptions);

@@ -20,8 +20,10 @@ async function transmit(device: string, command: Buffer, signal: AbortSignal): P
       if (stop.signal.aborted) return undefined;
       throw new Error(signal.aborted ? 'stopped' : `no response within ${RESPONSE_TIMEOUT_MS / 1000} s`);
     });
-    const read = fh.read(buf, 0, buf.length, null).finally(() => stop.abort());
-    const result = await Promise.race([read, timeout]);
+    // The timer is stopped only once the race is settled: stopping it from the read's own finally let the timer's
+    // "stopped" branch win the race by a tick (seen as "no response" from a TPM that had answered).
+    const read = fh.read(buf, 0, buf.length, null);
+    const result = await Promise.race([read, timeout]).finally(() => stop.abort());
     if (!result) throw new Error('no response');
     const { bytesRead } = result;
     return buf.subarray(0, bytesRead);
