@@ -43,7 +43,7 @@ tar --owner=0 --group=0 --numeric-owner --sort=name -C "$HERE/rootfs" -cf "$root
 log "packer build ($accel)"
 rm -rf "$OUT/packer"
 # No call home to HashiCorp's version check: the build reaches the Debian mirror and the npm registry only.
-CHECKPOINT_DISABLE=1 PACKER_LOG=0 packer build -color=false \
+CHECKPOINT_DISABLE=1 PACKER_CACHE_DIR="$CACHE/packer" PACKER_LOG=0 packer build -color=false \
   -var "base_image=$base" \
   -var "base_image_checksum=sha256:$(sha256sum "$base" | cut -d' ' -f1)" \
   -var "build_key=$base_dir/build-key" \
