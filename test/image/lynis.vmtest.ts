@@ -16,7 +16,7 @@ import { accelerator, bootGuest, builtImage, debugfsCat, freshArtifactsDir, extr
 const run = promisify(execFile);
 const root = packageRoot();
 const image = await builtImage(root, 'qcow2');
-/** Plain Debian 12 scores 60 (../shared/notes/image-feasibility.md); the issue's goal is 85. A drop below this fails. */
+/** Plain Debian 12 scores 60 (../shared/notes/image-feasibility.md); the issue's goal is 85; measured 81 on 2026-11-26. A drop below this fails. */
 const HARDENING_FLOOR = Number(process.env.PLUGSRV_LYNIS_FLOOR ?? 75);
 const GOAL = 85;
 
@@ -63,7 +63,9 @@ t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 
     join(audit, 'run.sh'),
     [
       '#!/bin/sh',
-      '# Once the data partition is ready: the unit burn-in (issue 7), then the Lynis audit.',
+      '# systemd.run= makes this unit the boot target: bring the system up as usual first (agent, network, timers),',
+      '# so the burn-in and the audit see the appliance as it runs.',
+      'systemctl start multi-user.target',
       'systemctl start var-lib-plugsrv.mount',
       '# The NIC step reads the link: wait until networkd has the interface up (the line plugs a cable; here a tap).',
       '/lib/systemd/systemd-networkd-wait-online --timeout=120 || true',
@@ -75,6 +77,7 @@ t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 
       'systemctl list-units --failed --no-legend >/mnt/out/failed-units.txt 2>&1',
       'for u in plugsrv plugsrv-console plugsrv-data plugsrv-firstboot plugsrv-wipe plugsrv-reboot; do systemd-analyze security --no-pager $u.service | tail -n 1; done >/mnt/out/exposure.txt 2>&1',
       'ss -H -lntup >/mnt/out/listening.txt 2>&1',
+      'systemctl status plugsrv.service --no-pager -l -n 20 >/mnt/out/agent-status.txt 2>&1',
       'cd / && sync && umount /mnt',
       'systemctl poweroff',
       '',
@@ -112,15 +115,25 @@ t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 
   for (const s of suggestions) t.comment(`suggestion: ${s}`);
   t.comment(`exposure inside the image:\n${(await debugfsCat(auditImg, '/out/exposure.txt')).trim()}`);
   t.comment(`failed units: ${(await debugfsCat(auditImg, '/out/failed-units.txt')).trim() || 'none'}`);
-  t.comment(`listening sockets:\n${(await debugfsCat(auditImg, '/out/listening.txt')).trim()}`);
+  const listening = (await debugfsCat(auditImg, '/out/listening.txt')).trim();
+  t.comment(`listening sockets:\n${listening}`);
+  t.comment(`the agent during the audit:\n${(await debugfsCat(auditImg, '/out/agent-status.txt')).trim()}`);
+  t.match(listening, /:8080 /, 'the agent was serving on 8080 while the audit ran (the audit saw the running appliance)');
   const burnin = await debugfsCat(auditImg, '/out/burnin.done');
   const events = (await debugfsCat(auditImg, '/out/burnin.jsonl'))
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; message?: string; verdict?: string; durationSeconds?: number });
   const verdict = events.find((e) => e.event === 'burnin-done');
-  for (const e of events.filter((e) => e.event === 'step-done')) t.comment(`burn-in ${e.id}: ${e.status} (${e.durationSeconds} s) ${e.message ?? ''}`);
-  t.match(burnin, /^exit 0/, `plugsrv hw burnin --profile qemu-virtual --level quick passed inside the image (${burnin.trim()}, verdict ${verdict?.verdict ?? 'none'} in ${verdict?.durationSeconds ?? '?'} s; stderr: ${(await debugfsCat(auditImg, '/out/burnin.stderr')).trim().slice(0, 500)})`);
+  const steps = events.filter((e) => e.event === 'step-done');
+  for (const e of steps) t.comment(`burn-in ${e.id}: ${e.status} (${e.durationSeconds} s) ${e.message ?? ''}`);
+  t.ok(verdict, `plugsrv hw burnin --profile qemu-virtual --level quick ran to the end inside the image (${burnin.trim()}, verdict ${verdict?.verdict ?? 'none'} in ${verdict?.durationSeconds ?? '?'} s; stderr: ${(await debugfsCat(auditImg, '/out/burnin.stderr')).trim().slice(0, 300)})`);
+  // The profile's required steps must pass; its optional ones (SMART, NIC link, TPM, RTC, iperf on a VM) are reported.
+  const reportName = (await run('debugfs', ['-R', 'ls /out/burnin', auditImg])).stdout.split(/\s+/).find((n) => n.endsWith('.json'));
+  const burninReport = reportName ? (JSON.parse(await debugfsCat(auditImg, `/out/burnin/${reportName}`)) as { steps: Array<{ id: string; required: boolean; status: string; message: string }> }) : { steps: [] };
+  const required = burninReport.steps.filter((s) => s.required);
+  t.ok(required.length >= 4, `the burn-in report lists its required steps (${required.map((s) => s.id).join(', ')})`);
+  for (const step of required) t.equal(step.status, 'pass', `required burn-in step ${step.id} passed in the image (${step.message})`);
   t.ok(index >= HARDENING_FLOOR, `hardening index ${index} is at least the committed floor ${HARDENING_FLOOR}`);
   if (index < GOAL) t.comment(`below the goal of ${GOAL}: see the suggestions above`);
   await writeFile(join(dir, 'lynis-figures.json'), `${JSON.stringify({ index, tests, warnings, suggestions, minutes }, null, 2)}\n`);
