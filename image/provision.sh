@@ -64,6 +64,9 @@ systemctl enable systemd-networkd.service systemd-resolved.service nftables.serv
 # interactive first-boot wizard (our plugsrv-firstboot does the first boot).
 systemctl mask getty@.service serial-getty@.service console-getty.service ctrl-alt-del.target \
   debug-shell.service systemd-firstboot.service
+# Account defaults (nobody logs in, but a shell a technician might get under a service contract starts strict).
+sed -i -E 's/^UMASK\s.*/UMASK\t\t027/; s/^PASS_MAX_DAYS\s.*/PASS_MAX_DAYS\t365/; s/^PASS_MIN_DAYS\s.*/PASS_MIN_DAYS\t1/' /etc/login.defs
+grep -q '^SHA_CRYPT_MIN_ROUNDS' /etc/login.defs || printf 'SHA_CRYPT_MIN_ROUNDS\t65536\nSHA_CRYPT_MAX_ROUNDS\t65536\n' >>/etc/login.defs
 mkdir -p /etc/systemd/logind.conf.d
 printf '[Login]\nNAutoVTs=0\nReserveVT=0\n' >/etc/systemd/logind.conf.d/plugsrv.conf
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
