@@ -21,6 +21,13 @@ export async function builtImage(root: string, kind: 'raw' | 'qcow2'): Promise<s
   return join(root, 'image', 'out', `plugsrv-${version}.${kind}`);
 }
 
+/** The image a VM test needs, or a failure that says how to make it; false when there is none. */
+export function imageExists(t: { fail(message: string): void }, image: string, variable: string): boolean {
+  if (existsSync(image)) return true;
+  t.fail(`no image at ${image}: run npm run image:build first (or set ${variable})`);
+  return false;
+}
+
 /** A fresh folder for one VM test's files under test-artifacts/ (kept after a run, for diagnosis). */
 export async function freshArtifactsDir(root: string, name: string): Promise<string> {
   const dir = join(root, 'test-artifacts', name);
@@ -29,13 +36,9 @@ export async function freshArtifactsDir(root: string, name: string): Promise<str
   return dir;
 }
 
-/** A file descriptor for a child's output (a WriteStream has no descriptor until it opens); closed once the child has it. */
-function logFile(path: string, flags = 'w'): number {
-  return openSync(path, flags);
-}
-
+/** Spawns with stdout and stderr into a file (a WriteStream has no descriptor until it opens); the fd is closed once the child has it. */
 function spawnLogged(cmd: string, args: string[], logPath: string, flags = 'w'): ChildProcess {
-  const fd = logFile(logPath, flags);
+  const fd = openSync(logPath, flags);
   try {
     return spawn(cmd, args, { stdio: ['ignore', fd, fd] });
   } finally {

@@ -7,7 +7,6 @@
 // by it on both boots, the journal holds the agent's structured entries, the machine-id was committed to the
 // read-only root.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +17,7 @@ import {
   bootGuest,
   builtImage,
   freshArtifactsDir,
+  imageExists,
   debugfsCat,
   debugfsDump,
   extractPartition,
@@ -92,10 +92,7 @@ async function personalise(disk: string, dir: string): Promise<void> {
 const text = (e: JournalEntry): string => (typeof e.MESSAGE === 'string' ? e.MESSAGE : Array.isArray(e.MESSAGE) ? Buffer.from(e.MESSAGE as number[]).toString() : '');
 
 t.test('the appliance image boots, serves, and keeps everything else closed', skip ? { skip } : { timeout: 45 * 60_000 }, async (t) => {
-  if (!existsSync(image)) {
-    t.fail(`no image at ${image}: run npm run image:build first (or set PLUGSRV_IMAGE_RAW)`);
-    return;
-  }
+  if (!imageExists(t, image, 'PLUGSRV_IMAGE_RAW')) return;
   const dir = await freshArtifactsDir(root, 'image-test');
   const overlay = join(dir, 'disk.raw');
   // The unit's disk is bigger than the image: the first boot makes the data partition on the rest (8 GiB here).

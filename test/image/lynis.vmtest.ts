@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { packageRoot } from '../../lib/package-root.js';
-import { accelerator, bootGuest, builtImage, debugfsCat, freshArtifactsDir, extractPartition, guestNetwork, partitions, startSwtpm, vmSkipReason } from '../helpers/vm.js';
+import { accelerator, bootGuest, builtImage, debugfsCat, freshArtifactsDir, extractPartition, imageExists, guestNetwork, partitions, startSwtpm, vmSkipReason } from '../helpers/vm.js';
 
 const run = promisify(execFile);
 const root = packageRoot();
@@ -26,10 +26,7 @@ if (!skip && process.env.PLUGSRV_SKIP_LYNIS === '1') skip = 'PLUGSRV_SKIP_LYNIS=
 if (skip) console.log(`# skipping the Lynis audit of the image: ${skip}`);
 
 t.test('Lynis audit inside the booted image', skip ? { skip } : { timeout: 60 * 60_000 }, async (t) => {
-  if (!existsSync(image)) {
-    t.fail(`no image at ${image}: run npm run image:build first (or set PLUGSRV_IMAGE_QCOW2)`);
-    return;
-  }
+  if (!imageExists(t, image, 'PLUGSRV_IMAGE_QCOW2')) return;
   const dir = await freshArtifactsDir(root, 'image-lynis');
 
   // The image's boot entry, read from its ESP with mtools.
