@@ -16,9 +16,10 @@ export interface ServingProcess {
   kill(): Promise<void>;
 }
 
-export function spawnServing(what: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ServingProcess> {
+/** `command` is node by default; `ip` (with `netns exec NS node ...` in args) starts the server inside a namespace. */
+export function spawnServing(what: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, command = process.execPath): Promise<ServingProcess> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

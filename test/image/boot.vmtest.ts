@@ -1,17 +1,20 @@
-// `npm run image:test`: the built appliance image (image/out/plugsrv-<version>.raw) copied onto an 8 GiB disk file and
-// personalised as the production line does (an ext4 file system written into its `plugsrv-perso` partition without
-// booting it), then booted twice in qemu with OVMF and a software TPM, on a tap device in a network namespace of its
+// `npm run image:test`: the built appliance image (image/out/plugsrv-<version>.raw) flashed onto an 8 GiB disk file and
+// personalised by the production line itself (`plugsrv-line produce`, with a bootstrap token from a fleet running in
+// the guest's namespace), then booted twice in qemu with OVMF and a software TPM, on a tap device in a network namespace of its
 // own, and checked from outside: the agent answers /healthz, only TCP 8080 is open, the box advertises itself with
-// DNS-SD under the name the personalisation gave; then, with the guest powered off, its disk is read: the first-boot
+// DNS-SD under the name the personalisation gave, and enrolls at the fleet; then, with the guest powered off, its disk is read: the first-boot
 // unit ran once and erased the personalisation partition, the data partition is LUKS2 sealed to the TPM and unlocked
 // by it on both boots, the journal holds the agent's structured entries, the machine-id was committed to the
 // read-only root.
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { packageRoot } from '../../lib/package-root.js';
+import { parsePasswordHash, verifyPassword } from '../../agent/src/console/index.js';
+import { cleanFleetEnv, createKey, FLEET_CLI } from '../helpers/fleet-process.js';
+import { spawnServing, type ServingProcess } from '../helpers/serving-process.js';
 import {
   accelerator,
   bootGuest,
@@ -65,28 +68,57 @@ interface JournalEntry {
   SYSLOG_IDENTIFIER?: string;
 }
 
-/** What the production line does (issue 6 builds its tool): a small ext4 with the unit's files, written into the partition. */
-async function personalise(disk: string, dir: string): Promise<void> {
-  const perso = (await partitions(disk)).find((p) => p.name === 'plugsrv-perso');
-  if (!perso) throw new Error('the image has no plugsrv-perso partition');
-  const tree = join(dir, 'perso');
-  await mkdir(join(tree, 'network'), { recursive: true });
+const LINE_CLI = join(root, 'dist', 'provisioning', 'src', 'cli', 'main.js');
+const SERIAL = 'VMTEST-0001';
+
+interface LineSetup {
+  fleet: ServingProcess;
+  fleetUrl: string;
+  key: string;
+  caFile: string;
+  /** The dealer letter's temporary password. */
+  password: string;
+}
+
+/**
+ * The production line for real: a fleet inside the guest's namespace (on 10.213.0.1:443, the only way out the
+ * box's firewall allows), an order imported, then `plugsrv-line produce` flashes the image onto the unit's disk
+ * file by its bmap and personalises it (a bootstrap token minted at that fleet, the console password, the site's
+ * agent settings), as on the integrator's bench.
+ */
+async function produceUnit(disk: string, dir: string, net: GuestNet): Promise<LineSetup> {
+  const fleetDir = join(dir, 'fleet');
+  const key = await createKey(fleetDir, 'provision', 'line');
+  const fleet = await spawnServing(
+    'plugsrv-fleet serve',
+    ['netns', 'exec', net.ns, process.execPath, FLEET_CLI, '--data-dir', fleetDir, 'serve', '--host', net.hostAddress, '--port', '443', '--public-name', net.hostAddress],
+    cleanFleetEnv(),
+    60_000,
+    'ip',
+  );
+  const fleetUrl = `https://${net.hostAddress}`;
+  const caFile = join(fleetDir, 'ca', 'root.pem');
+  const csv = join(dir, 'orders.csv');
+  await writeFile(csv, 'order_ref,dealer_code,site,quantity,contact_email,delivery_address\nPO-VM-1,12345678,VM test,1,it@dealer.example,1 rue du Test 69001 Lyon\n');
   const defaults = await readFile(join(root, 'image', 'rootfs', 'usr', 'share', 'plugsrv', 'plugsrv.yaml'), 'utf8');
-  await writeFile(join(tree, 'plugsrv.yaml'), defaults.replace(/^serve:\n/m, `serve:\n  advertiseName: ${UNIT_NAME}\n`));
-  const hash = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'agent', 'src', 'cli', 'main.js'), 'console', 'hash-password'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`hash-password exited ${code}`))));
-    child.stdin.end('mot-de-passe-temporaire-vm\n');
-  });
-  await writeFile(join(tree, 'console-password'), hash, { mode: 0o600 });
-  await writeFile(join(tree, 'bootstrap-token'), 'pbt_vmtest_not-a-real-token\n', { mode: 0o600 });
-  await writeFile(join(tree, 'unit.json'), `${JSON.stringify({ dealerCode: '12345678', site: 'VM test' })}\n`);
-  const fs = join(dir, 'perso.img');
-  const mib = Math.floor((perso.lastSector - perso.firstSector + 1) / 2048);
-  await run('mkfs.ext4', ['-q', '-L', 'plugsrv-perso', '-d', tree, fs, `${mib}M`]);
-  await run('dd', [`if=${fs}`, `of=${disk}`, 'bs=512', `seek=${perso.firstSector}`, 'conv=notrunc', 'status=none']);
+  const template = join(dir, 'unit-template.yaml');
+  await writeFile(template, defaults.replace(/^serve:\n/m, `serve:\n  advertiseName: ${UNIT_NAME}\n`));
+  const line = (args: string[]) =>
+    run('ip', ['netns', 'exec', net.ns, process.execPath, LINE_CLI, '--data-dir', join(dir, 'line'), '--fleet-url', fleetUrl, '--fleet-ca', caFile, '--operator', 'vmtest', ...args], {
+      env: { ...cleanFleetEnv(), PLUGSRV_FLEET_API_KEY: key, PLUGSRV_LINE_UNIT_SITE_TEMPLATE: template },
+      timeout: 20 * 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  await line(['orders', 'import', csv]);
+  const started = Date.now();
+  const { stdout } = await line(['produce', '--order', 'PO-VM-1', '--image', image, '--bmap', `${image}.bmap`, '--target', disk, '--serial', SERIAL, '--skip-burnin', 'VM test: no hardware', '--yes', '--json']);
+  figures.lineProduceSeconds = Math.round((Date.now() - started) / 1000);
+  const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { units: { unitId: string; status: string }[] };
+  const unit = result.units[0];
+  if (unit?.status !== 'ready') throw new Error(`plugsrv-line produce did not make the unit ready: ${stdout.slice(-2000)}`);
+  const letter = await readFile(join(dir, 'line', 'documents', 'PO-VM-1', `${unit.unitId}-letter-fr.txt`), 'utf8');
+  const password = /\b([bcdefghjknprstuvx]{16})\b/.exec(letter)?.[1] ?? '';
+  return { fleet, fleetUrl, key, caFile, password };
 }
 
 const text = (e: JournalEntry): string => (typeof e.MESSAGE === 'string' ? e.MESSAGE : Array.isArray(e.MESSAGE) ? Buffer.from(e.MESSAGE as number[]).toString() : '');
@@ -96,10 +128,11 @@ t.test('the appliance image boots, serves, and keeps everything else closed', sk
   const dir = await freshArtifactsDir(root, 'image-test');
   const overlay = join(dir, 'disk.raw');
   // The unit's disk is bigger than the image: the first boot makes the data partition on the rest (8 GiB here).
-  await run('cp', ['--sparse=always', image, overlay]);
   await run('truncate', ['-s', '8G', overlay]);
-  await personalise(overlay, dir);
   const net = await guestNetwork(t, dir);
+  const setup = await produceUnit(overlay, dir, net);
+  t.teardown(() => setup.fleet.kill());
+  t.comment(`plugsrv-line produce (flash by bmap + verify + personalise): ${String(figures.lineProduceSeconds)} s`);
   // swtpm ends with the VM that used it; each boot gets a new one over the same state (the sealed key survives).
   let tpm = await startSwtpm(dir);
   t.teardown(() => tpm.stop());
@@ -113,6 +146,20 @@ t.test('the appliance image boots, serves, and keeps everything else closed', sk
     t.comment(`first boot to serving: ${figures.firstBootToServingSeconds} s (${accelerator()})`);
     const body = JSON.parse(health.body) as { status?: string };
     t.ok(body.status !== undefined, `/healthz answers JSON with a status (${health.body.trim().slice(0, 200)})`);
+  });
+
+  await t.test('the box enrolled at the fleet with the token the line minted for its serial', async (t) => {
+    const until = Date.now() + 10 * 60_000;
+    let last = '';
+    let device: { id: string; serial: string; status: string; online: boolean; dealerCode: string } | undefined;
+    while (Date.now() < until && !device?.online) {
+      const r = await net.exec('curl', ['-sS', '-m', '5', '--cacert', setup.caFile, '-H', `Authorization: Bearer ${setup.key}`, `${setup.fleetUrl}/v1/devices`]).catch((e: { stderr?: string }) => ({ stdout: '', stderr: e.stderr ?? '' }));
+      last = r.stdout || r.stderr;
+      device = (JSON.parse(r.stdout || '{"devices":[]}') as { devices: NonNullable<typeof device>[] }).devices.find((d) => d.serial === SERIAL);
+      if (!device?.online) await new Promise((res) => setTimeout(res, 3000));
+    }
+    figures.enrolledAfterSeconds = guest ? Math.round(guest.elapsed() / 1000) : null;
+    t.match(device, { serial: SERIAL, dealerCode: '12345678', status: 'active', online: true }, `the fleet lists the unit online (last answer: ${last.slice(0, 300)})`);
   });
 
   await t.test('only TCP 8080 is open to the LAN; UDP probes get no answer', async (t) => {
@@ -239,8 +286,12 @@ t.test('the appliance image boots, serves, and keeps everything else closed', sk
     for (const s of startup) t.comment(s);
     const exposure = entries.filter((e) => /^Overall exposure/.test(text(e)));
     if (exposure.length > 0) t.comment(exposure.map(text).join('\n'));
-    t.equal((await debugfsCat(varImg, '/lib/plugsrv-local/etc/fleet/bootstrap-token')).trim(), 'pbt_vmtest_not-a-real-token', 'the bootstrap token waits where the agent reads it');
-    t.match(await debugfsCat(varImg, '/lib/plugsrv-local/etc/console-password'), /^scrypt\$/, 'the console password hash is in place');
+    const token = await debugfsCat(varImg, '/lib/plugsrv-local/etc/fleet/bootstrap-token').catch(() => '');
+    t.equal(token.trim(), '', 'the single-use bootstrap token was deleted once the box enrolled');
+    const hash = parsePasswordHash(await debugfsCat(varImg, '/lib/plugsrv-local/etc/console-password'));
+    t.ok(await verifyPassword(setup.password, hash), "the console password is the one in the line's dealer letter");
+    t.match(await debugfsCat(varImg, '/lib/plugsrv-local/etc/fleet-ca.pem'), /BEGIN CERTIFICATE/, "the fleet's CA the line wrote is in place");
+    t.match(await debugfsCat(varImg, '/lib/plugsrv-local/etc/unit.json'), new RegExp(`"serial": "${SERIAL}"`), 'the unit record is on the box');
     await rm(varImg, { force: true });
   });
 

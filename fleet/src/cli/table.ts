@@ -1,14 +1,6 @@
 // Output for people (aligned tables, short times) and machines (--json): every client command prints through here.
 
-export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
-}
+export { renderTable } from '../../../lib/cli/table.js';
 
 /** 2025-01-31 08:00:00Z, or "-" for nothing. */
 export function time(ms: number | null | undefined): string {

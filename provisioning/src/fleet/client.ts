@@ -1,0 +1,136 @@
+// The line's HTTPS client for the fleet API (scope provision, plus read for device lookups and reports): mint and
+// revoke bootstrap tokens, find a unit's device by serial, retire a device, fetch the licence report. The API key
+// comes from PLUGSRV_FLEET_API_KEY only and never appears in a message.
+import { request } from 'node:https';
+import { ErrorCode, LineError } from '../errors.js';
+
+export interface LineFleetOptions {
+  url: string;
+  ca?: string | undefined;
+  apiKey: string | undefined;
+  timeoutMs?: number;
+}
+
+export interface MintedToken {
+  id: string;
+  token: string;
+  dealerCode: string;
+  serial: string | null;
+  expiresAt: string;
+}
+
+export interface FleetDevice {
+  id: string;
+  serial: string;
+  dealerCode: string;
+  status: string;
+}
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_SSL|ERR_TLS/;
+
+export class LineFleet {
+  constructor(private readonly opts: LineFleetOptions) {}
+
+  private send(method: string, path: string, body?: unknown): Promise<Answer> {
+    const key = this.opts.apiKey;
+    if (!key) {
+      return Promise.reject(
+        new LineError(ErrorCode.CONFIG, 'no fleet API key: set PLUGSRV_FLEET_API_KEY to a key of scope provision made with "plugsrv-fleet keys create --scope provision" (never on the command line).'),
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(path, this.opts.url);
+    } catch {
+      return Promise.reject(new LineError(ErrorCode.CONFIG, `--fleet-url must be the fleet's https URL such as https://fleet.example.com:8443, not ${JSON.stringify(this.opts.url)}.`));
+    }
+    if (url.protocol !== 'https:') return Promise.reject(new LineError(ErrorCode.CONFIG, `the fleet is reached over https only; ${this.opts.url} is not https.`));
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          ca: this.opts.ca,
+          headers: {
+            Authorization: `Bearer ${key}`,
+            Accept: 'application/json, text/csv',
+            ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+          },
+          timeout: this.opts.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        if (TLS_CODES.test(code)) reject(new LineError(ErrorCode.FLEET_UNREACHABLE, `the fleet at ${this.opts.url} is not trusted (${code}): pass the fleet's root CA with --fleet-ca.`, { cause: err }));
+        else reject(new LineError(ErrorCode.FLEET_UNREACHABLE, `cannot reach the fleet at ${this.opts.url} (${code || err.message}); check the URL and the line's network, then run the step again.`, { cause: err }));
+      });
+      req.end(payload);
+    });
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      throw new LineError(ErrorCode.FLEET, `the fleet answered ${method} ${path} with HTTP ${res.status} and no JSON; is ${this.opts.url} the fleet?`);
+    }
+    if (res.status >= 400) {
+      const err = parsed as { code?: string; message?: string };
+      const hint = res.status === 401 || res.status === 403 ? ' Check PLUGSRV_FLEET_API_KEY: the line needs a key of scope provision.' : '';
+      throw new LineError(ErrorCode.FLEET, `the fleet refused ${method} ${path}: ${err?.code ?? `HTTP ${res.status}`} ${err?.message ?? ''}${hint}`.trim(), { details: { status: res.status, fleetCode: err?.code } });
+    }
+    return parsed as T;
+  }
+
+  /** A single-use bootstrap token for this dealer and serial (its secret is returned once). */
+  mintToken(dealerCode: string, serial: string, note: string, expiresInHours?: number): Promise<MintedToken> {
+    return this.json<MintedToken>('POST', '/v1/tokens', { dealerCode, serial, note, ...(expiresInHours !== undefined ? { expiresInHours } : {}) });
+  }
+
+  /** Revokes a token that was minted but is not going to be used (a personalisation redone). */
+  async revokeToken(id: string): Promise<void> {
+    await this.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** The fleet device enrolled with this serial, if any (looked up among the dealer's devices). */
+  async deviceBySerial(dealerCode: string, serial: string): Promise<FleetDevice | null> {
+    const { devices } = await this.json<{ devices: FleetDevice[] }>('GET', `/v1/devices?dealerCode=${encodeURIComponent(dealerCode)}`);
+    return devices.find((d) => d.serial === serial && d.status !== 'retired') ?? devices.find((d) => d.serial === serial) ?? null;
+  }
+
+  /** Asks the fleet to retire the device: wiped and locked out when it next connects (202), or at once if offline-retirable. */
+  retire(deviceId: string): Promise<{ status: string }> {
+    return this.json<{ status: string }>('POST', `/v1/devices/${encodeURIComponent(deviceId)}/retire`, {});
+  }
+
+  /** The monthly licence report as the fleet's CSV. */
+  async activeUnitsCsv(from: string, to: string): Promise<string> {
+    const res = await this.send('GET', `/v1/reports/active-units?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=csv`);
+    if (res.status >= 400) {
+      let msg = `HTTP ${res.status}`;
+      try {
+        const e = JSON.parse(res.text) as { code?: string; message?: string };
+        msg = `${e?.code ?? msg} ${e?.message ?? ''}`.trim();
+      } catch {
+        /* not JSON */
+      }
+      throw new LineError(ErrorCode.FLEET, `the fleet refused the licence report: ${msg}`);
+    }
+    return res.text;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './content.js';
+export * from './gpt.js';
+export * from './write.js';

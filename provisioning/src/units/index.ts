@@ -1,0 +1,3 @@
+export * from './export.js';
+export * from './identity.js';
+export * from './repository.js';
