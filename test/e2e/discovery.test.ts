@@ -47,14 +47,17 @@ if ('skip' in pair) {
   const dataRoot = await tempDir(t);
 
   const one = await boxData('IVI_SOFT_1.bin', 300_000 + 17);
-  const box1 = await startBox(one.dataDir, ['--port', '8080'], { PLUGSRV_SERVE_ADVERTISE_NAME: 'plugsrv-test' }, 'dns-sd: advertising');
+  // The production line's unit record: the serial and dealer code go into the TXT record.
+  const unitFile = join(dataRoot, 'unit.json');
+  await writeFile(unitFile, JSON.stringify({ serial: 'SN-DISC-1', dealerCode: '12345678', site: 'Garage' }));
+  const box1 = await startBox(one.dataDir, ['--port', '8080'], { PLUGSRV_SERVE_ADVERTISE_NAME: 'plugsrv-test', PLUGSRV_UNIT_FILE: unitFile }, 'dns-sd: advertising');
   t.match(box1.logged, { name: 'plugsrv-test', on: 'all interfaces', port: 8080 });
 
   await t.test('fetch --discover lists the box; fetch without --server uses it', async (t) => {
     const found = await fetchIn(pcNs, ['--discover', '--json', '--discover-timeout', '2000']);
     t.equal(found.code, 0, found.stderr);
     const boxes = (JSON.parse(found.stdout) as { boxes: Array<Record<string, unknown>> }).boxes;
-    t.match(boxes, [{ name: 'plugsrv-test', url: `http://${boxNs.address}:8080`, version: /^\d+\.\d+\.\d+/, tuf: false }]);
+    t.match(boxes, [{ name: 'plugsrv-test', url: `http://${boxNs.address}:8080`, version: /^\d+\.\d+\.\d+/, tuf: false, serial: 'SN-DISC-1', dealer: '12345678' }]);
     t.equal(boxes.length, 1);
 
     const listed = await fetchIn(pcNs, ['--list', '--json', '--discover-timeout', '20000']);

@@ -8,6 +8,8 @@ export const configSchema = z
   .object({
     /** Where the state DB and the blob store live. The appliance sets /var/lib/plugsrv. */
     dataDir: z.string().min(1).default('./plugsrv-data'),
+    /** The production line's unit record (serial, dealer code, site) as JSON; empty = none. The appliance sets /etc/plugsrv/unit.json. */
+    unitFile: z.string().default(''),
     serve: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),

@@ -15,6 +15,7 @@ import type { ServeMetrics } from './metrics.js';
 import { loadStatusPage, type StatusPage } from './page/index.js';
 import { parseRange } from './range.js';
 import { errorResponse, rawErrorResponse, sendJson } from './respond.js';
+import type { UnitInfo } from '../unit/index.js';
 
 export const MAX_URL_LENGTH = 2048;
 const BLOB_ROUTE = /^\/v1\/packages\/([0-9a-fA-F]{64})(?:\/([^/]{1,255}))?$/;
@@ -38,6 +39,8 @@ export interface ServeDeps {
   sync?: () => Promise<Record<string, unknown> | null>;
   /** The latest self-check, summarised for /v1/status (null before the first run). */
   selfcheck?: () => Promise<Record<string, unknown> | null>;
+  /** The production line's unit record (serial, dealer code, site) for /v1/status; null when the box has none. */
+  unit?: UnitInfo | null;
   /** Fleet enrollment (enrolled, device id, dealer code, link) for /v1/status. */
   enrollment?: () => Promise<object>;
   clock?: () => number;
@@ -219,6 +222,7 @@ export function createServeServer(deps: ServeDeps): Server {
       sync: deps.sync ? await deps.sync() : null,
       selfcheck: deps.selfcheck ? await deps.selfcheck() : null,
       enrollment: deps.enrollment ? await deps.enrollment() : null,
+      unit: deps.unit ? { serial: deps.unit.serial, dealerCode: deps.unit.dealerCode, site: deps.unit.site ?? null, unitId: deps.unit.unitId ?? null } : null,
     };
   }
 

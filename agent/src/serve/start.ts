@@ -7,6 +7,7 @@ import { enrollmentSummary } from '../fleet/index.js';
 import { LockWatcher } from '../lock/index.js';
 import { latestRuns, statusSummary } from '../selfcheck/index.js';
 import { syncConfigured, syncSummary, tufMirrorDir } from '../sync/index.js';
+import { readUnitFile } from '../unit/index.js';
 import { createServeMetrics } from './metrics.js';
 import { createServeServer } from './server.js';
 
@@ -23,6 +24,7 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
   const cfg = agent.config.serve;
   const lock = new LockWatcher(agent.state.db, agent.log, cfg.lockPollMs);
   await lock.start();
+  const unit = await readUnitFile(agent.config.unitFile, (message) => agent.log.warn(message));
   const server = createServeServer({
     config: cfg,
     packages: agent.packages,
@@ -35,6 +37,7 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
     selfcheck: async () => statusSummary((await latestRuns(agent.state.db, 1))[0]),
     sync: () => syncSummary(agent),
     enrollment: () => enrollmentSummary({ config: agent.config, dataDir: agent.dataDir, db: agent.state.db }),
+    unit,
     ...(syncConfigured(agent) ? { tufMirrorDir: tufMirrorDir(agent.dataDir) } : {}),
   });
   await new Promise<void>((resolve, reject) => {
@@ -47,7 +50,7 @@ export async function startServeRole(agent: Agent): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   // In the background: probing the name on the LAN takes up to a second, serving need not wait for it.
   const advertising = cfg.advertise
-    ? startAdvertising({ port, serveHost: cfg.host, interface: cfg.advertiseInterface, name: cfg.advertiseName, facts: { version: agent.version, tuf: syncConfigured(agent) }, log: agent.log })
+    ? startAdvertising({ port, serveHost: cfg.host, interface: cfg.advertiseInterface, name: cfg.advertiseName, facts: { version: agent.version, tuf: syncConfigured(agent), serial: unit?.serial, dealer: unit?.dealerCode }, log: agent.log })
     : Promise.resolve(undefined);
   return {
     server,

@@ -13,6 +13,7 @@ export const ON_UNIT = {
   password: '/etc/plugsrv/console-password',
   fleetCa: '/etc/plugsrv/fleet-ca.pem',
   catalogRoot: '/etc/plugsrv/catalog-root.json',
+  unit: '/etc/plugsrv/unit.json',
 } as const;
 
 export interface PersoInput {
@@ -73,6 +74,7 @@ export function unitConfigYaml(input: PersoInput): string {
     return obj;
   };
   config.dataDir ??= '/var/lib/plugsrv';
+  config.unitFile = ON_UNIT.unit;
   const fleet = section('fleet');
   fleet.url = input.fleetUrl;
   fleet.tokenFile = ON_UNIT.token;

@@ -229,25 +229,31 @@ async function statePages(browser: Browser): Promise<void> {
     await clean(t, fr);
   });
 
-  t.test('enrolled: the device identity, the dealer code and the fleet link, in each language', async (t) => {
+  t.test('enrolled: the device identity, the serial, dealer code and site, and the fleet link, in each language', async (t) => {
     const fleet = await startFleetStandin(t);
     const dataDir = join(await tempDir(t), 'data');
     await seedPackages(t, dataDir);
     const tokenFile = join(await tempDir(t), 'bootstrap-token');
     await writeFile(tokenFile, `${fleet.addToken({ dealerCode: '87654321' })}\n`);
-    const s = await server(t, dataDir, { PLUGSRV_FLEET_URL: fleet.url, PLUGSRV_FLEET_CA_FILE: fleet.caFile, PLUGSRV_FLEET_TOKEN_FILE: tokenFile, PLUGSRV_FLEET_SERIAL: 'SN-PAGE-1' });
+    // The production line's unit record, as the first boot installs it.
+    const unitFile = join(await tempDir(t), 'unit.json');
+    await writeFile(unitFile, JSON.stringify({ schema: 'plugsrv.unit/1', unitId: 'unit_0123456789ab', serial: 'SN-PAGE-1', dealerCode: '87654321', site: 'Garage du Centre, Lyon' }));
+    const s = await server(t, dataDir, { PLUGSRV_FLEET_URL: fleet.url, PLUGSRV_FLEET_CA_FILE: fleet.caFile, PLUGSRV_FLEET_TOKEN_FILE: tokenFile, PLUGSRV_FLEET_SERIAL: 'SN-PAGE-1', PLUGSRV_UNIT_FILE: unitFile });
     const dev = await fleet.waitFor('the enrolled agent', () => [...fleet.devices.values()].find((d) => d.heartbeats.length > 0), 20_000);
 
     const fr = await openPage(t, browser, `${s.url}/`);
     const text = await shown(fr.page, 'ready');
     t.match(text, new RegExp(`Identité de l'appareil\\s+${dev.deviceId}`));
     t.match(text, /Code concession\s+87654321/);
+    t.match(text, /Numéro de série\s+SN-PAGE-1/, "the line's unit record");
+    t.match(text, /Site\s+Garage du Centre, Lyon/);
     t.match(text, /Gestion à distance\s+connectée/);
     await screenshot(fr.page, 'enrolled-fr');
     await switchLanguage(fr.page, 'en');
     const en = await fr.page.locator('body').innerText();
     t.match(en, new RegExp(`Device identity\\s+${dev.deviceId}`));
     t.match(en, /Dealer code\s+87654321/);
+    t.match(en, /Serial number\s+SN-PAGE-1/);
     t.match(en, /Remote management\s+connected/);
     await screenshot(fr.page, 'enrolled-en');
     await clean(t, fr);

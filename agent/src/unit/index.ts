@@ -1,0 +1,1 @@
+export { parseUnitFile, readUnitFile, type UnitInfo } from './unit-file.js';
