@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { identityFromInventory, tpmEkSha256 } from '../../../provisioning/src/units/index.js';
 import { tempDir } from '../../helpers/agent-process.js';
-import { fixtureInventory } from '../../helpers/hardware.js';
+import { identityOf } from '../../../provisioning/src/produce/index.js';
+import { fixtureInventory, fixtureRoot } from '../../helpers/hardware.js';
 
 const execFileP = promisify(execFile);
 
@@ -29,6 +30,19 @@ function listen(port: number): Promise<ReturnType<typeof createServer> | null> {
 }
 
 /** A port the OS gave whose next port is free too (swtpm's TCTI reaches the control channel at port + 1). */
+t.test('--detect on the unit: the DMI serial, a serial that differs from it refused, no TPM noted', async (t) => {
+  const root = fixtureRoot('dell-optiplex-7010-micro');
+  const inv = await fixtureInventory('dell-optiplex-7010-micro');
+  const { identity } = await identityOf({ detectRoot: root, tpmTcti: 'none' });
+  t.equal(identity.serial, inv.dmi.productSerial);
+  t.ok(identity.inventory, 'the inventory is kept with the record');
+  await t.rejects(identityOf({ detectRoot: root, serial: 'OTHER123', tpmTcti: 'none' }), { code: 'E_USAGE', message: /differs from the unit's DMI serial/ });
+  const noTpm = await identityOf({ detectRoot: fixtureRoot('dell-optiplex-5000-micro-no-tpm'), tpmTcti: 'none' });
+  t.same(noTpm.notes, ['no TPM detected']);
+  t.equal(noTpm.identity.tpmEkSha256, null);
+  await t.rejects(identityOf({}), { code: 'E_USAGE', message: /needs its serial/ });
+});
+
 async function freePortPair(): Promise<number> {
   for (;;) {
     const a = await listen(0);
