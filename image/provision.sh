@@ -70,6 +70,13 @@ grep -q '^SHA_CRYPT_MIN_ROUNDS' /etc/login.defs || printf 'SHA_CRYPT_MIN_ROUNDS\
 mkdir -p /etc/systemd/logind.conf.d
 printf '[Login]\nNAutoVTs=0\nReserveVT=0\n' >/etc/systemd/logind.conf.d/plugsrv.conf
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
+# The assembler binutils brings (needrestart needs binutils) runs for root only, and stays so across upgrades.
+for b in /usr/bin/x86_64-linux-gnu-as /usr/bin/x86_64-linux-gnu-ld.bfd /usr/bin/x86_64-linux-gnu-ld.gold; do
+  [ -e "$b" ] || continue
+  dpkg-statoverride --list "$b" >/dev/null || dpkg-statoverride --update --add root root 0750 "$b"
+done
+# AIDE checks the system against its database once a day (the database is made by finalize-guest.sh, last).
+systemctl enable dailyaidecheck.timer 2>/dev/null || log "warning: no dailyaidecheck.timer"
 # Accounting data lives on /var; sysstat collects only when enabled in its defaults file.
 sed -i 's/^ENABLED=.*/ENABLED="true"/' /etc/default/sysstat 2>/dev/null || true
 
