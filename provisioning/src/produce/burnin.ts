@@ -1,13 +1,14 @@
 // The burn-in step: the unit runs `plugsrv hw burnin` (hardware/'s suite, in the image); the line imports its JSON
 // report, checks it is this unit's (serial), and records the verdict. A failed burn-in fails the unit.
 import { readFile, stat } from 'node:fs/promises';
-import { readLatestBurninSummary, summarizeBurnin, type BurninReport, type BurninSummary } from '../../../hardware/src/index.js';
+import type { BurninReport, BurninSummary } from '../../../hardware/src/index.js';
 import { ErrorCode, LineError } from '../errors.js';
 import { recordStep, type Unit } from '../units/index.js';
 import type { LineContext } from './context.js';
 
 /** Reads a report file, or the newest report in a folder. */
 export async function readBurninReport(path: string): Promise<{ summary: BurninSummary; serial: string | null }> {
+  const { readLatestBurninSummary, summarizeBurnin } = await import('../../../hardware/src/index.js');
   let st;
   try {
     st = await stat(path);

@@ -1,5 +1,4 @@
 // The label step: the unit's printable label (PDF with a QR code of its serial and unit id) in the order's folder.
-import { writeLabel } from '../labels/index.js';
 import { getOrder } from '../orders/index.js';
 import { recordStep, type Unit } from '../units/index.js';
 import type { LineContext } from './context.js';
@@ -8,6 +7,8 @@ import { orderDocsDir } from './personalise.js';
 export async function labelStep(ctx: LineContext, unit: Unit): Promise<string> {
   const order = await getOrder(ctx.db, unit.orderId);
   try {
+    // pdf-lib and qrcode load only when a label is made (they cost every other command half a second at start).
+    const { writeLabel } = await import('../labels/index.js');
     const path = await writeLabel(orderDocsDir(ctx, order.ref), {
       unitId: unit.id,
       serial: unit.serial,

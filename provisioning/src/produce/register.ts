@@ -1,6 +1,5 @@
 // Who the unit is: its serial given by the operator (scanned from the box), or detected when the line runs on the
 // unit itself (hardware/'s inventory: DMI serial, MACs, disk serial; the TPM endorsement key's hash).
-import { detectHardware } from '../../../hardware/src/index.js';
 import { ErrorCode, LineError } from '../errors.js';
 import { identityFromInventory, registerUnit, tpmEkSha256, type Unit, type UnitIdentity } from '../units/index.js';
 import type { LineContext } from './context.js';
@@ -22,6 +21,7 @@ export async function identityOf(src: IdentitySource): Promise<{ identity: UnitI
     if (!src.serial) throw new LineError(ErrorCode.USAGE, 'the unit needs its serial: pass --serial (as on the unit\'s label), or --detect when plugsrv-line runs on the unit itself.');
     return { identity: { serial: src.serial.trim(), macs: (src.macs ?? []).map((m) => m.toLowerCase()), diskSerial: src.diskSerial ?? null, tpmEkSha256: null, inventory: null }, notes };
   }
+  const { detectHardware } = await import('../../../hardware/src/index.js');
   const inv = await detectHardware({ root: src.detectRoot });
   const id = identityFromInventory(inv, src.target);
   const serial = src.serial?.trim() || id.serial;
