@@ -43,6 +43,9 @@ async function killMidway(t: Test, origin: FaultyOrigin, size: number): Promise<
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, MODULE, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
   while ((await durableBytes(job.partialPath)) < size / 3) await delay(20);
+  // From here the origin slows down, so a loaded machine that wakes this test late still kills the child mid-file
+  // (at full pace it finished the 16 MiB before the kill once, on a busy CI host).
+  origin.pacing = { chunkBytes: 64 * 1024, delayMs: 200 };
   // Let the hint get ahead of the last checkpoint (checkpoints every MiB, hints every 256 KiB).
   await delay(30);
   child.kill('SIGKILL');
