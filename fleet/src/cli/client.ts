@@ -1,5 +1,5 @@
 // The operator CLI's HTTPS client for the fleet API: bearer key, pinned root CA, errors mapped to stable codes.
-import { request } from 'node:https';
+import { apiRequest, ApiTransportError, type ApiAnswer } from '../../../lib/https-api.js';
 import { ErrorCode, FleetError, isErrorCode } from '../errors.js';
 
 export interface ClientOptions {
@@ -12,13 +12,7 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export interface ApiResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_SSL|ERR_TLS/;
+export type ApiResponse = ApiAnswer;
 
 export class FleetClient {
   constructor(private readonly opts: ClientOptions) {}
@@ -36,37 +30,13 @@ export class FleetClient {
       return Promise.reject(new FleetError(ErrorCode.CONFIG, `--url must be the fleet's https URL such as https://fleet.example.com:8443, not ${JSON.stringify(this.opts.url)}.`));
     }
     if (url.protocol !== 'https:') return Promise.reject(new FleetError(ErrorCode.CONFIG, `the fleet is reached over https only; --url ${this.opts.url} is not https.`));
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method,
-          ca: this.opts.ca,
-          headers: {
-            Authorization: `Bearer ${this.opts.apiKey}`,
-            Accept: 'application/json',
-            ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
-          },
-          timeout: this.opts.timeoutMs ?? 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        const code = err.code ?? '';
-        if (TLS_CODES.test(code)) {
-          reject(new FleetError(ErrorCode.TLS, `the fleet at ${url.origin} presented a certificate this machine does not trust (${code}); pass the fleet's root CA with --ca FILE (it is <dataDir>/ca/root.pem on the fleet).`, { cause: err }));
-        } else {
-          reject(new FleetError(ErrorCode.UNREACHABLE, `cannot reach the fleet at ${url.origin} (${code || err.message}); check --url or PLUGSRV_FLEET_URL and that plugsrv-fleet serve runs.`, { cause: err }));
-        }
-      });
-      req.end(payload);
+    const apiKey = this.opts.apiKey;
+    return apiRequest({ method, url, ca: this.opts.ca, bearer: apiKey, body, timeoutMs: this.opts.timeoutMs ?? 30_000 }).catch((err: unknown) => {
+      if (!(err instanceof ApiTransportError)) throw err;
+      if (err.kind === 'tls') {
+        throw new FleetError(ErrorCode.TLS, `the fleet at ${url.origin} presented a certificate this machine does not trust (${err.code}); pass the fleet's root CA with --ca FILE (it is <dataDir>/ca/root.pem on the fleet).`, { cause: err.cause });
+      }
+      throw new FleetError(ErrorCode.UNREACHABLE, `cannot reach the fleet at ${url.origin} (${err.code}); check --url or PLUGSRV_FLEET_URL and that plugsrv-fleet serve runs.`, { cause: err.cause });
     });
   }
 

@@ -1,7 +1,7 @@
 // The line's HTTPS client for the fleet API (scope provision, plus read for device lookups and reports): mint and
 // revoke bootstrap tokens, find a unit's device by serial, retire a device, fetch the licence report. The API key
 // comes from PLUGSRV_FLEET_API_KEY only and never appears in a message.
-import { request } from 'node:https';
+import { apiRequest, ApiTransportError, type ApiAnswer } from '../../../lib/https-api.js';
 import { ErrorCode, LineError } from '../errors.js';
 
 export interface LineFleetOptions {
@@ -26,12 +26,7 @@ export interface FleetDevice {
   status: string;
 }
 
-interface Answer {
-  status: number;
-  text: string;
-}
-
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_SSL|ERR_TLS/;
+type Answer = ApiAnswer;
 
 export class LineFleet {
   constructor(private readonly opts: LineFleetOptions) {}
@@ -50,34 +45,10 @@ export class LineFleet {
       return Promise.reject(new LineError(ErrorCode.CONFIG, `--fleet-url must be the fleet's https URL such as https://fleet.example.com:8443, not ${JSON.stringify(this.opts.url)}.`));
     }
     if (url.protocol !== 'https:') return Promise.reject(new LineError(ErrorCode.CONFIG, `the fleet is reached over https only; ${this.opts.url} is not https.`));
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method,
-          ca: this.opts.ca,
-          headers: {
-            Authorization: `Bearer ${key}`,
-            Accept: 'application/json, text/csv',
-            ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
-          },
-          timeout: this.opts.timeoutMs ?? 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        const code = err.code ?? '';
-        if (TLS_CODES.test(code)) reject(new LineError(ErrorCode.FLEET_UNREACHABLE, `the fleet at ${this.opts.url} is not trusted (${code}): pass the fleet's root CA with --fleet-ca.`, { cause: err }));
-        else reject(new LineError(ErrorCode.FLEET_UNREACHABLE, `cannot reach the fleet at ${this.opts.url} (${code || err.message}); check the URL and the line's network, then run the step again.`, { cause: err }));
-      });
-      req.end(payload);
+    return apiRequest({ method, url, ca: this.opts.ca, bearer: key, body, accept: 'application/json, text/csv', timeoutMs: this.opts.timeoutMs ?? 30_000 }).catch((err: unknown) => {
+      if (!(err instanceof ApiTransportError)) throw err;
+      if (err.kind === 'tls') throw new LineError(ErrorCode.FLEET_UNREACHABLE, `the fleet at ${this.opts.url} is not trusted (${err.code}): pass the fleet's root CA with --fleet-ca.`, { cause: err.cause });
+      throw new LineError(ErrorCode.FLEET_UNREACHABLE, `cannot reach the fleet at ${this.opts.url} (${err.code}); check the URL and the line's network, then run the step again.`, { cause: err.cause });
     });
   }
 
