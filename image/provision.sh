@@ -75,6 +75,10 @@ for b in /usr/bin/x86_64-linux-gnu-as /usr/bin/x86_64-linux-gnu-ld.bfd /usr/bin/
   [ -e "$b" ] || continue
   dpkg-statoverride --list "$b" >/dev/null || dpkg-statoverride --update --add root root 0750 "$b"
 done
+# auditd's augenrules cannot write /etc/audit/audit.rules on the read-only root at boot: build it now from
+# rules.d, so the boot finds it current ("No change") and loads it.
+augenrules >/dev/null
+grep -q -- '-k plugsrv-config' /etc/audit/audit.rules || { log "error: audit rules not built"; exit 1; }
 # AIDE checks the system against its database once a day (the database is made by finalize-guest.sh, last).
 systemctl enable dailyaidecheck.timer 2>/dev/null || log "warning: no dailyaidecheck.timer"
 # Accounting data lives on /var; sysstat collects only when enabled in its defaults file.

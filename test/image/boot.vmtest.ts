@@ -281,6 +281,8 @@ t.test('the appliance image boots, serves, and keeps everything else closed', sk
     figures.failedUnitMessages = failed;
     t.same(failed.filter((m) => /plugsrv|nftables|networkd|chrony/.test(m)), [], 'none of our units nor the firewall, network or time failed');
     if (failed.length > 0) t.comment(`other failures: ${failed.join(' | ')}`);
+    const auditRules = entries.filter((e) => /audit_enabled=2|enabled=2 old/.test(text(e)));
+    t.ok(auditRules.length >= 2, `the audit rules were loaded and locked (-e 2) on both boots (${auditRules.length} entries)`);
     const startup = entries.filter((e) => text(e).startsWith('Startup finished in')).map(text);
     figures.startupFinished = startup;
     for (const s of startup) t.comment(s);
