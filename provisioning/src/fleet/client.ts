@@ -52,20 +52,26 @@ export class LineFleet {
     });
   }
 
+  /** The fleet's own error (`{code, message}`) for an answer >= 400, as E_FLEET; `what` names the request. */
+  private static refusal(res: Answer, what: string): LineError {
+    let err: { code?: string; message?: string } = {};
+    try {
+      err = JSON.parse(res.text) as typeof err;
+    } catch {
+      /* not the API's JSON */
+    }
+    const hint = res.status === 401 || res.status === 403 ? ' Check PLUGSRV_FLEET_API_KEY: the line needs a key of scope provision.' : '';
+    return new LineError(ErrorCode.FLEET, `the fleet refused ${what}: ${err.code ?? `HTTP ${res.status}`} ${err.message ?? ''}${hint}`.trim(), { details: { status: res.status, fleetCode: err.code } });
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body);
-    let parsed: unknown;
+    if (res.status >= 400) throw LineFleet.refusal(res, `${method} ${path}`);
     try {
-      parsed = JSON.parse(res.text);
+      return JSON.parse(res.text) as T;
     } catch {
       throw new LineError(ErrorCode.FLEET, `the fleet answered ${method} ${path} with HTTP ${res.status} and no JSON; is ${this.opts.url} the fleet?`);
     }
-    if (res.status >= 400) {
-      const err = parsed as { code?: string; message?: string };
-      const hint = res.status === 401 || res.status === 403 ? ' Check PLUGSRV_FLEET_API_KEY: the line needs a key of scope provision.' : '';
-      throw new LineError(ErrorCode.FLEET, `the fleet refused ${method} ${path}: ${err?.code ?? `HTTP ${res.status}`} ${err?.message ?? ''}${hint}`.trim(), { details: { status: res.status, fleetCode: err?.code } });
-    }
-    return parsed as T;
   }
 
   /** A single-use bootstrap token for this dealer and serial (its secret is returned once). */
@@ -92,16 +98,7 @@ export class LineFleet {
   /** The monthly licence report as the fleet's CSV. */
   async activeUnitsCsv(from: string, to: string): Promise<string> {
     const res = await this.send('GET', `/v1/reports/active-units?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=csv`);
-    if (res.status >= 400) {
-      let msg = `HTTP ${res.status}`;
-      try {
-        const e = JSON.parse(res.text) as { code?: string; message?: string };
-        msg = `${e?.code ?? msg} ${e?.message ?? ''}`.trim();
-      } catch {
-        /* not JSON */
-      }
-      throw new LineError(ErrorCode.FLEET, `the fleet refused the licence report: ${msg}`);
-    }
+    if (res.status >= 400) throw LineFleet.refusal(res, 'the licence report');
     return res.text;
   }
 }

@@ -5,16 +5,9 @@ import { orders, units, type LineDb } from '../db/index.js';
 import { ErrorCode, LineError } from '../errors.js';
 import type { NetworkSettings, OrderRow } from './csv.js';
 
-export interface Order {
+/** An imported order: the CSV row's fields, with its id and where it came from. */
+export interface Order extends Omit<OrderRow, 'line' | 'rowHash'> {
   id: string;
-  ref: string;
-  dealerCode: string;
-  site: string;
-  quantity: number;
-  contactEmail: string;
-  deliveryAddress: string;
-  lang: 'fr' | 'en';
-  network: NetworkSettings;
   importedAt: string;
   sourceFile: string;
   sourceLine: number;

@@ -7,6 +7,7 @@ import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ErrorCode, LineError } from '../errors.js';
+import { targetFacts } from '../flash/index.js';
 import type { ProgressSink } from '../progress.js';
 import { PERSO_FS_LABEL, PERSO_PARTITION_NAME, type PersoFile } from './content.js';
 import { readGpt, type GptPartition } from './gpt.js';
@@ -39,7 +40,8 @@ export async function findPersoPartition(target: string): Promise<GptPartition> 
     throw new LineError(ErrorCode.TARGET_INVALID, `cannot open ${target} to read its partition table (${err.code ?? err.message}); check the path and that you run as root for a disk.`, { cause: err });
   });
   try {
-    const size = (await fh.stat()).isBlockDevice() ? await blockSize(fh) : (await fh.stat()).size;
+    // The flash step's view of the target (file size, or the block device's size from sysfs).
+    const size = (await targetFacts(target)).sizeBytes ?? (await fh.stat()).size;
     const gpt = await readGpt(async (offset, length) => {
       const buf = Buffer.alloc(length);
       const { bytesRead } = await fh.read(buf, 0, length, offset);
@@ -60,15 +62,6 @@ export async function findPersoPartition(target: string): Promise<GptPartition> 
   } finally {
     await fh.close();
   }
-}
-
-async function blockSize(fh: import('node:fs/promises').FileHandle): Promise<number> {
-  // A block device's size: read to the end is slow; seek is not exposed, so ask sysfs through the device numbers.
-  const st = await fh.stat();
-  const major = Math.floor(st.rdev / 256) & 0xfff;
-  const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
-  const sectors = Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8')).trim());
-  return sectors * 512;
 }
 
 /** Writes `files` as an ext4 labelled plugsrv-perso into the target's partition, then reads it back. */
