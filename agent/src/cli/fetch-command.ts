@@ -103,7 +103,7 @@ export function registerFetchCommand(program: Command): void {
     .option('--trusted-root <file>', "the catalog's root.json: check every package against the box's signed catalog (TUF) before downloading (default: fetch.trustedRoot, PLUGSRV_FETCH_TRUSTED_ROOT)")
     .option('--json', 'progress and results as JSON lines')
     .addOption(new Option('--segment-bytes <n>', 'parallel Range segment size').argParser(positiveInt('--segment-bytes')).default(32 * MiB).hideHelp())
-    .addOption(new Option('--checkpoint-bytes <n>', 'bytes between durable checkpoints').argParser(positiveInt('--checkpoint-bytes')).default(8 * MiB).hideHelp())
+    .addOption(new Option('--checkpoint-bytes <n>', 'bytes between durable checkpoints').argParser(positiveInt('--checkpoint-bytes')).default(64 * MiB).hideHelp())
     .addOption(new Option('--connections <n>', 'parallel connections per package').argParser(positiveInt('--connections')).default(4).hideHelp())
     .addOption(new Option('--max-rate <bytesPerSec>', 'bandwidth cap (tests)').argParser(positiveInt('--max-rate')).hideHelp())
     .addOption(new Option('--output-fs <type>', "the output folder's file system instead of detecting it (tests)").hideHelp())

@@ -4,16 +4,30 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../../../lib/log/index.js';
 import { AgentError, ErrorCode } from '../../errors.js';
+import { startDigester } from './digest.js';
 import { describe, downloadFailed, isTransient, RestartFromZero } from './faults.js';
 import { fetchRange, type RequestOptions } from './fetch-range.js';
-import { discardPartial, openPartial, sha256OfFile } from './partial.js';
+import { discardPartial, openPartial } from './partial.js';
 import { displayUrl, planSegments, retryDelayMs } from './policy.js';
 import { removeHint, removeSidecar, sidecarPath, writeSidecar, type Sidecar } from './sidecar.js';
-import { Transfer, type LiveSegment } from './transfer.js';
+import { Transfer, type LiveSegment, type RateLimit } from './transfer.js';
 
 const MiB = 1024 * 1024;
 /** Full downloads whose hash came out wrong before giving up: a second try rules out a one-off corruption. */
 const HASH_PASSES = 2;
+/**
+ * Segments are no longer than this (or segmentBytes when larger): a 2 GiB target in 4 parallel segments of 512 MiB
+ * would leave the hash of 1.5 GiB for after the transfer (the written prefix ends in the first segment until it is
+ * complete); in 64 MiB segments fetched in order it trails by a few segments (at 4 connections, at most ~192 MiB).
+ */
+const MAX_SEGMENT_BYTES = 64 * MiB;
+/**
+ * Default size from which a target is hashed in a worker thread (see DownloadDeps.hashWorkerMinBytes). Below it, a
+ * target is mostly one stream from byte 0, hashed as it arrives for less than a worker's start-up costs (~80 ms of
+ * CPU on a 2-core box: twelve 64 MiB targets downloaded ~15% slower with workers); above it, in segments, the worker
+ * saves the serial re-read at the end (512 MiB targets ~35% faster).
+ */
+const HASH_WORKER_MIN_BYTES = 128 * MiB;
 
 export interface DownloadJob {
   url: string;
@@ -42,6 +56,11 @@ export interface DownloadDeps {
   checkpointBytes?: number;
   /** Bytes between write hints (not fsynced; they let a resume after a killed process skip what was written); 0 = none. */
   hintBytes?: number;
+  /**
+   * Targets from this size on are hashed by a worker thread while they download (smaller ones in the main thread:
+   * a worker's start-up costs more than hashing them). 0 = always a worker, Infinity = never.
+   */
+  hashWorkerMinBytes?: number;
   headersTimeoutMs?: number;
   /** Longest silence between two body chunks. */
   bodyTimeoutMs?: number;
@@ -49,7 +68,7 @@ export interface DownloadDeps {
   sleep?(ms: number, signal?: AbortSignal): Promise<void>;
   random?(): number;
   clock?(): number;
-  rate?: { take(bytes: number, signal?: AbortSignal): Promise<void> };
+  rate?: RateLimit;
   onProgress?(doneBytes: number, totalBytes: number): void;
   signal?: AbortSignal;
   log?: Pick<Logger, 'info' | 'warn'>;
@@ -67,6 +86,7 @@ interface Settings {
   segmentBytes: number;
   checkpointBytes: number;
   hintBytes: number;
+  hashWorkerMinBytes: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   attempts: number;
@@ -99,8 +119,9 @@ function settingsOf(url: URL, deps: DownloadDeps): Settings {
     url,
     maxConnections: Math.max(1, deps.maxConnectionsPerHost ?? 4),
     segmentBytes: deps.segmentBytes ?? 64 * MiB,
-    checkpointBytes: deps.checkpointBytes ?? 8 * MiB,
+    checkpointBytes: deps.checkpointBytes ?? 64 * MiB,
     hintBytes: deps.hintBytes ?? 256 * 1024,
+    hashWorkerMinBytes: deps.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES,
     headersTimeoutMs: deps.headersTimeoutMs ?? 30_000,
     bodyTimeoutMs: deps.bodyTimeoutMs ?? 60_000,
     attempts: Math.max(1, deps.retry?.attempts ?? 6),
@@ -153,23 +174,35 @@ const REWOUND = 'rewound';
  * (deleted when wrong), or REWOUND when the bytes resumed on the strength of the write hint were wrong.
  */
 async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Dispatcher, deps: DownloadDeps): Promise<string> {
-  const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections));
+  const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections, Math.max(s.segmentBytes, MAX_SEGMENT_BYTES)));
   const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress };
-  const t = new Transfer(opened.handle, opened.sidecar, job.partialPath, hooks, opened.hinted);
+  let t: Transfer;
+  try {
+    // The hash starts with the transfer: over the prefix already on disk when resuming, then over each write.
+    t = new Transfer(opened.handle, opened.sidecar, job.partialPath, hooks, opened.hinted, (prefix) => startDigester(job.partialPath, job.size, prefix, s.hashWorkerMinBytes, s.log));
+  } catch (err) {
+    await opened.handle.close();
+    throw err;
+  }
   const trusted = t.doneBytes - opened.sidecar.segments.reduce((n, seg) => n + seg.durable - seg.start, 0);
   s.log.info(opened.resumed ? 'download: resuming' : 'download: starting', { url: displayUrl(s.url), size: job.size, done: t.doneBytes, segments: t.segments.length, ...(trusted > 0 ? { hintedBytes: trusted } : {}) });
+  let actual: string;
   try {
-    await runWithRestarts(t, s, dispatcher, deps.signal);
-    await t.checkpoint();
-  } catch (err) {
-    await t.checkpoint().catch(() => {});
-    throw deps.signal?.aborted ? deps.signal.reason : err;
+    try {
+      await runWithRestarts(t, s, dispatcher, deps.signal);
+      await t.checkpoint();
+    } catch (err) {
+      await t.checkpoint().catch(() => {});
+      throw deps.signal?.aborted ? deps.signal.reason : err;
+    } finally {
+      await opened.handle.close();
+    }
+    const size = (await stat(job.partialPath)).size;
+    if (size !== job.size) throw new AgentError(ErrorCode.SIZE_MISMATCH, `the partial file ${job.partialPath} is ${size} bytes, not the signed ${job.size}; it was left for inspection.`);
+    actual = await t.hasher.digest(deps.signal);
   } finally {
-    await opened.handle.close();
+    await t.hasher.close();
   }
-  const size = (await stat(job.partialPath)).size;
-  if (size !== job.size) throw new AgentError(ErrorCode.SIZE_MISMATCH, `the partial file ${job.partialPath} is ${size} bytes, not the signed ${job.size}; it was left for inspection.`);
-  const actual = t.streamedDigest() ?? (await sha256OfFile(job.partialPath));
   if (actual === job.sha256) {
     await removeSidecar(sidecarPath(job.partialPath));
   } else if (trusted > 0 && !t.restarted && opened.hinted) {
@@ -242,7 +275,13 @@ async function runSegment(t: Transfer, seg: LiveSegment, s: Settings, req: Reque
     const before = seg.written;
     try {
       const span = { start: seg.written, end: seg.end };
-      await fetchRange({ url: s.url, size: t.size, span, validator: t.validator }, req, { onValidator: (v) => t.onValidator(v), write: (chunk) => t.write(seg, chunk, req.signal) });
+      try {
+        await fetchRange({ url: s.url, size: t.size, span, validator: t.validator }, req, { onValidator: (v) => t.onValidator(v), write: (chunk) => t.write(seg, chunk, req.signal) });
+      } finally {
+        // The bytes received are written before anything else happens to the segment (a retry from seg.written,
+        // a restart, the end); a disk error of theirs replaces the transfer's.
+        await t.drain(seg);
+      }
     } catch (err) {
       if (req.signal.aborted || !isTransient(err)) throw err;
       failures = seg.written > before ? 1 : failures + 1;

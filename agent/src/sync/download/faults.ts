@@ -79,3 +79,9 @@ export function downloadFailed(message: string, details: Record<string, unknown>
   if (cause instanceof TransferFault && cause.finalCode) return new AgentError(cause.finalCode, message, { cause, details });
   return new AgentError(DOWNLOAD_FAILED, message, { cause, details });
 }
+
+/** The partial file could not be read back to hash it (EIO, a vanished or truncated file): a disk or store fault, never retried. */
+export function hashReadError(err: unknown, path: string): AgentError {
+  if (err instanceof AgentError) return err;
+  return new AgentError(ErrorCode.STORE_IO, `cannot read the partial download ${path} back to check its sha256: ${describe(err)}. Check the disk; the download resumes from its last checkpoint once it is readable.`, { cause: err });
+}

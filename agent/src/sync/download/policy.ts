@@ -8,11 +8,13 @@ export interface ByteSpan {
 
 /**
  * Splits `size` bytes into segments fetched in parallel. A target up to 2 x `segmentBytes` is one
- * segment; a larger one gets ceil(size / segmentBytes) segments, at most `maxSegments`, of near-equal length.
+ * segment; a larger one gets ceil(size / segmentBytes) segments, at most `maxSegments`, of near-equal length,
+ * but always enough that none is longer than `maxSegmentBytes` (they are then fetched in order, `maxSegments`
+ * at a time, so the written prefix from byte 0, which the hash follows, trails the download by a few segments).
  */
-export function planSegments(size: number, segmentBytes: number, maxSegments: number): ByteSpan[] {
+export function planSegments(size: number, segmentBytes: number, maxSegments: number, maxSegmentBytes = Infinity): ByteSpan[] {
   if (size <= 2 * segmentBytes || maxSegments <= 1) return [{ start: 0, end: size }];
-  const count = Math.min(Math.ceil(size / segmentBytes), Math.floor(maxSegments));
+  const count = Math.max(Math.min(Math.ceil(size / segmentBytes), Math.floor(maxSegments)), Math.ceil(size / maxSegmentBytes));
   const base = Math.floor(size / count);
   const extra = size % count;
   const out: ByteSpan[] = [];

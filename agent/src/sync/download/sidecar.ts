@@ -96,7 +96,8 @@ export async function writeSidecar(path: string, sidecar: Sidecar): Promise<void
     await handle.close();
   }
   await rename(tmp, path);
-  await fsyncPath(dirname(path), 'r');
+  // Windows cannot fsync a directory (a read-only directory handle is refused with EPERM): `plugsrv fetch` runs there.
+  if (process.platform !== 'win32') await fsyncPath(dirname(path), 'r');
 }
 
 export async function removeSidecar(path: string): Promise<void> {

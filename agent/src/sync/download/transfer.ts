@@ -1,6 +1,6 @@
-// In-flight state of one partial download: segment offsets, positional writes, streaming hash, progress and checkpoints.
-import { createHash, type Hash } from 'node:crypto';
+// In-flight state of one partial download: segment offsets, positional writes, the written prefix for the hash, progress and checkpoints.
 import type { FileHandle } from 'node:fs/promises';
+import type { Digester } from './digest.js';
 import { diskError, RestartFromZero } from './faults.js';
 import { validatorChanged, type Validator } from './policy.js';
 import { removeHint, sidecarPath, writeHint, writeSidecar, type Sidecar } from './sidecar.js';
@@ -13,22 +13,70 @@ export interface LiveSegment {
   written: number;
 }
 
+/** The bandwidth cap a transfer honours: take() waits; tryTake(), when offered, lets bytes pass at once or says no. */
+export interface RateLimit {
+  take(bytes: number, signal?: AbortSignal): Promise<void>;
+  tryTake?(bytes: number): boolean;
+}
+
 export interface TransferHooks {
   checkpointBytes: number;
   /** Bytes between write hints (cheap, not fsynced: they survive a killed process); 0 = no hints. */
   hintBytes?: number;
   /** Shortest time between two write hints. */
   hintMinMs?: number;
-  rate?: { take(bytes: number, signal?: AbortSignal): Promise<void> };
+  rate?: RateLimit;
   onProgress?(doneBytes: number, totalBytes: number): void;
+  /** Bytes gathered per segment before one positional writev (default 512 KiB). */
+  writeBytes?: number;
+}
+
+/** A segment's received bytes on their way to the file. */
+interface WriteQueue {
+  chunks: Buffer[];
+  bytes: number;
+  flushing: Promise<void> | undefined;
+  error: unknown;
+  /** Set while a partial batch waits: it is written after FLUSH_AFTER_MS even if no more bytes come. */
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Longest a partial batch waits for more bytes before it is written anyway. */
+const FLUSH_AFTER_MS = 10;
+
+/** Batches a segment may hold (queued while one is written) before write() waits: bounds memory per connection. */
+const QUEUE_BATCHES = 2;
+
+/** Writes `chunks` at `position`, going on after a short write. */
+async function writevAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<void> {
+  let bufs = chunks;
+  let pos = position;
+  for (;;) {
+    const want = bufs.reduce((n, b) => n + b.length, 0);
+    if (want === 0) return;
+    const { bytesWritten } = await handle.writev(bufs, pos);
+    if (bytesWritten >= want) return;
+    if (bytesWritten <= 0) throw Object.assign(new Error(`writev wrote nothing at byte ${pos}`), { code: 'EIO' });
+    pos += bytesWritten;
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    bufs = rest;
+  }
 }
 
 export class Transfer {
   segments: LiveSegment[];
   validator: Validator | undefined;
-  /** Set while the file is written in one sequential pass from byte 0, so no re-read is needed. */
-  private hash: Hash | undefined;
   private done: number;
+  /** Index of the first segment not yet complete: the written prefix [0, prefix) ends in it. */
+  private frontier = 0;
   private sinceCheckpoint = 0;
   private chain: Promise<void> = Promise.resolve();
   private sinceHint = 0;
@@ -38,6 +86,9 @@ export class Transfer {
   private background: Promise<void> | undefined;
   /** A background checkpoint or hint failed: the next write throws it. */
   private failure: unknown;
+  /** Per running segment, the chunks received but not yet written, and the write in flight (one at a time). */
+  private readonly queues = new Map<LiveSegment, WriteQueue>();
+  private readonly writeBytes: number;
   /** True once the transfer restarted from byte 0 (its segments no longer match the ones it opened with). */
   restarted = false;
 
@@ -46,13 +97,29 @@ export class Transfer {
     private readonly sidecar: Sidecar,
     private readonly partialPath: string,
     private readonly hooks: TransferHooks,
-    hinted?: number[],
+    hinted: number[] | undefined,
+    /** Told of every completed write and of restarts; its digest is the file's. */
+    private readonly digester: (prefix: number) => Digester,
   ) {
     this.segments = sidecar.segments.map((s, i) => ({ ...s, written: Math.max(s.durable, hinted?.[i] ?? 0) }));
     this.validator = sidecar.validator;
     this.done = this.segments.reduce((n, s) => n + s.written - s.start, 0);
-    const only = this.segments.length === 1 ? this.segments[0] : undefined;
-    this.hash = only && only.written === 0 ? createHash('sha256') : undefined;
+    this.writeBytes = Math.max(1, hooks.writeBytes ?? 512 * 1024);
+    this.hasher = digester(this.prefix());
+  }
+
+  /** Hashes what this transfer writes (created with the prefix already on disk, so a resume hashes it while the rest downloads). */
+  readonly hasher: Digester;
+
+  /**
+   * How far the file is written contiguously from byte 0: the written offset of the first incomplete segment
+   * (segments complete out of order; a complete one joins the prefix only once all before it are complete).
+   */
+  prefix(): number {
+    let i = this.frontier;
+    while (i < this.segments.length && (this.segments[i] as LiveSegment).written >= (this.segments[i] as LiveSegment).end) i++;
+    this.frontier = i;
+    return i < this.segments.length ? (this.segments[i] as LiveSegment).written : this.size;
   }
 
   get size(): number {
@@ -63,11 +130,6 @@ export class Transfer {
     return this.done;
   }
 
-  /** The sha256 of the file when it was hashed while written, else undefined (the caller re-reads it). */
-  streamedDigest(): string | undefined {
-    return this.hash?.digest('hex');
-  }
-
   /** Records the response's validator; a different one than recorded means the origin's file changed. */
   onValidator(seen: Validator | undefined): void {
     if (validatorChanged(this.validator, seen)) {
@@ -76,28 +138,108 @@ export class Transfer {
     if (!this.validator && seen) this.validator = seen;
   }
 
-  /** Writes the next bytes of `seg` at its offset, after the rate limiter allows them; checkpoints every checkpointBytes. */
-  async write(seg: LiveSegment, chunk: Buffer, signal: AbortSignal): Promise<void> {
+  /**
+   * Queues the next bytes of `seg` once the rate limiter allows them: chunks are written in batches of writeBytes
+   * with one positional writev, while the next ones arrive. Returns undefined when the chunk was taken at once (the
+   * caller may hand over the next one), or a promise to wait for first (the rate limiter, or too many bytes queued).
+   * `seg.written` counts completed writes only; drain(seg) must be awaited before the segment's bytes are
+   * requested again (a retry) or the transfer ends. Throws (or the promise rejects with) a disk or hash failure.
+   */
+  write(seg: LiveSegment, chunk: Buffer, signal: AbortSignal): Promise<void> | undefined {
+    this.throwIfFailed();
+    const rate = this.hooks.rate;
+    if (rate && !(rate.tryTake?.(chunk.length) ?? false)) return rate.take(chunk.length, signal).then(() => this.enqueue(seg, chunk));
+    return this.enqueue(seg, chunk);
+  }
+
+  private enqueue(seg: LiveSegment, chunk: Buffer): Promise<void> | undefined {
+    const q = this.queueOf(seg);
+    if (q.error !== undefined) throw q.error;
+    q.chunks.push(chunk);
+    q.bytes += chunk.length;
+    if (!q.flushing && q.bytes >= this.writeBytes) this.flush(seg, q);
+    else if (!q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+    if (q.flushing && q.bytes >= this.writeBytes * QUEUE_BATCHES) return this.waitForRoom(q);
+    return undefined;
+  }
+
+  /** Waits until the segment's queue is below its bound again; throws the write's disk error. */
+  private async waitForRoom(q: WriteQueue): Promise<void> {
+    while (q.flushing && q.bytes >= this.writeBytes * QUEUE_BATCHES) await q.flushing;
+    if (q.error !== undefined) throw q.error;
+  }
+
+  /** Waits for the segment's queued bytes to be written (the last, short batch too); throws the write's disk error. */
+  async drain(seg: LiveSegment): Promise<void> {
+    const q = this.queues.get(seg);
+    if (!q) return;
+    while (q.error === undefined && (q.flushing || q.bytes > 0)) {
+      if (!q.flushing) this.flush(seg, q);
+      await q.flushing;
+    }
+    if (q.timer) clearTimeout(q.timer);
+    this.queues.delete(seg);
+    if (q.error !== undefined) throw q.error;
+  }
+
+  private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
-    await this.hooks.rate?.take(chunk.length, signal);
-    let off = 0;
+    if (this.hasher.failure !== undefined) throw this.hasher.failure;
+  }
+
+  private queueOf(seg: LiveSegment): WriteQueue {
+    let q = this.queues.get(seg);
+    if (!q) this.queues.set(seg, (q = { chunks: [], bytes: 0, flushing: undefined, error: undefined, timer: undefined }));
+    return q;
+  }
+
+  /** A partial batch waited FLUSH_AFTER_MS (a slow or stalled link): written now, so progress and checkpoints see it. */
+  private flushIdle(seg: LiveSegment, q: WriteQueue): void {
+    q.timer = undefined;
+    if (q.error !== undefined || q.bytes === 0) return;
+    if (!q.flushing) this.flush(seg, q);
+    else q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+  }
+
+  /** Writes everything queued for `seg` at its written offset; goes on with what arrived meanwhile once a batch is full. */
+  private flush(seg: LiveSegment, q: WriteQueue): void {
+    if (q.timer) {
+      clearTimeout(q.timer);
+      q.timer = undefined;
+    }
+    const chunks = q.chunks;
+    const bytes = q.bytes;
+    q.chunks = [];
+    q.bytes = 0;
+    q.flushing = this.writeAt(seg, chunks, bytes).then(
+      () => {
+        q.flushing = undefined;
+        if (q.bytes >= this.writeBytes) this.flush(seg, q);
+      },
+      (err: unknown) => {
+        q.flushing = undefined;
+        q.error = err;
+      },
+    );
+  }
+
+  private async writeAt(seg: LiveSegment, chunks: Buffer[], bytes: number): Promise<void> {
+    const offset = seg.written;
     try {
-      while (off < chunk.length) {
-        const { bytesWritten } = await this.handle.write(chunk, off, chunk.length - off, seg.written + off);
-        off += bytesWritten;
-      }
+      await writevAll(this.handle, chunks, offset);
     } catch (err) {
       throw diskError(err, this.partialPath);
     }
-    seg.written += chunk.length;
-    this.hash?.update(chunk);
-    this.done += chunk.length;
-    this.sinceCheckpoint += chunk.length;
+    seg.written += bytes;
+    this.hasher.wrote(offset, chunks, this.prefix());
+    this.done += bytes;
+    this.sinceCheckpoint += bytes;
     this.hooks.onProgress?.(this.done, this.size);
-    this.sinceHint += chunk.length;
+    this.sinceHint += bytes;
     // Checkpoints and hints run beside the writes, not in their way: a segment that waited for an fsync
     // would leave the origin's bytes piling up in the socket buffers (lost on a crash) and slow the link.
-    if (this.sinceCheckpoint >= this.hooks.checkpointBytes && !this.background) {
+    // (None once every byte is written: the caller's final checkpoint follows at once.)
+    if (this.sinceCheckpoint >= this.hooks.checkpointBytes && !this.background && this.done < this.size) {
       this.sinceCheckpoint = 0;
       this.background = this.checkpoint()
         .catch((err: unknown) => void (this.failure ??= err))
@@ -137,15 +279,18 @@ export class Transfer {
     return this.chain;
   }
 
-  /** Forgets every byte: one segment over the whole file from 0, no validator, a fresh streaming hash. */
+  /** Forgets every byte: one segment over the whole file from 0, no validator, the hash started over. */
   async restartFromZero(): Promise<void> {
     await this.chain.catch(() => {});
     await this.hinting;
     await removeHint(sidecarPath(this.partialPath));
     this.restarted = true;
+    this.queues.clear(); // every segment was drained before its runner returned
     this.segments = [{ start: 0, end: this.size, durable: 0, written: 0 }];
+    this.frontier = 0;
     this.validator = undefined;
-    this.hash = createHash('sha256');
+    // Before any new write: the bytes from 0 are rewritten, so whatever was hashed of them is void.
+    this.hasher.restart();
     this.done = 0;
     this.sinceCheckpoint = 0;
     this.failure = undefined;

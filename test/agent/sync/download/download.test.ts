@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { downloadTarget, sidecarPath, type DownloadDeps, type Sidecar } from '../../../../agent/src/sync/download/index.js';
+import { TokenBucket } from '../../../../agent/src/sync/policy/index.js';
 import { FaultyOrigin, type Fault } from '../../../helpers/faulty-origin.js';
 import { tempDir } from '../../../helpers/agent-process.js';
 
@@ -51,6 +52,26 @@ t.test('segmented: ~20 MiB in parallel Range requests, never more than maxConnec
   t.ok(origin.requests.every((q) => q.status === 206 && q.range?.startsWith('bytes=')), 'all Range requests answered 206');
   t.equal(origin.maxInFlight, 3, 'the segments ran concurrently, at most 3 at once');
   t.equal(origin.bytesSent(), size, 'every byte fetched once');
+});
+
+t.test('a bandwidth cap pauses the responses until it allows more bytes, and the download completes', async (t) => {
+  const size = 6 * MiB + 7;
+  const { origin, file, deps, job } = await setup(t, size);
+  // Paced so that each socket read ends on a chunk's last byte: a paused parser then resumes on an empty buffer.
+  origin.pacing = { chunkBytes: 64 * 1024, delayMs: 1 };
+  const bucket = new TokenBucket({ rateBytesPerSec: 24 * MiB });
+  let waited = 0;
+  const rate = {
+    tryTake: (bytes: number) => bucket.tryTake(bytes),
+    take: (bytes: number, signal?: AbortSignal) => {
+      waited++;
+      return bucket.take(bytes, signal);
+    },
+  };
+  const r = await downloadTarget(job, { ...deps, rate, segmentBytes: MiB, maxConnectionsPerHost: 3 });
+  await expectFile(t, r.path, file.data);
+  t.ok(waited > 10, `the cap made the transfer wait (${waited} times), pausing the responses meanwhile`);
+  t.equal(origin.bytesSent(), size, 'every byte fetched once: a paused response resumes where it stopped');
 });
 
 t.test('resume after abort: Range requests start at the durable offsets; little is fetched twice', async (t) => {

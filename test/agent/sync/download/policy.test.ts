@@ -17,6 +17,19 @@ t.test('planSegments: one segment up to 2x segmentBytes, else near-equal segment
   t.equal(planSegments(100 * MiB, MiB, 1).length, 1);
 });
 
+t.test('planSegments with maxSegmentBytes: enough segments that none is longer (fetched in order, the hash keeps up)', async (t) => {
+  const GiB = 1024 * MiB;
+  t.equal(planSegments(2 * GiB, 64 * MiB, 4).length, 4, 'without it: 4 segments of 512 MiB');
+  const plan = planSegments(2 * GiB, 64 * MiB, 4, 64 * MiB);
+  t.equal(plan.length, 32);
+  t.ok(plan.every((s) => s.end - s.start <= 64 * MiB), 'none longer than 64 MiB');
+  t.equal(plan.at(-1)?.end, 2 * GiB);
+  plan.forEach((s, i) => i > 0 && t.equal(s.start, plan[i - 1]?.end, 'contiguous'));
+  t.equal(planSegments(500 * MiB + 3, 64 * MiB, 4, 64 * MiB).length, 8, 'ceil(size / 64 MiB)');
+  t.same(planSegments(20 * MiB, 2 * MiB, 3, 64 * MiB), planSegments(20 * MiB, 2 * MiB, 3), 'no effect when the connection-bounded segments are short enough');
+  t.same(planSegments(100 * MiB, 64 * MiB, 4, 64 * MiB), [{ start: 0, end: 100 * MiB }], 'up to 2 x segmentBytes: still one segment');
+});
+
 t.test('backoff: full jitter under an exponential ceiling capped at maxMs', async (t) => {
   t.equal(backoffMs(1, 500, 30_000, () => 0.999), 499);
   t.equal(backoffMs(3, 500, 30_000, () => 0.5), 1000);

@@ -80,6 +80,27 @@ t.test('a full bucket lets the burst through, then waits exactly for the deficit
   t.same(time.sleeps, [25]);
 });
 
+t.test('tryTake: passes at once while tokens last, never ahead of a waiter, and counts against take', async (t) => {
+  const time = new FakeTime();
+  const b = bucket(time);
+  t.ok(b.tryTake(60), 'within the burst: passes');
+  t.ok(b.tryTake(40), 'the rest of the burst: passes');
+  t.notOk(b.tryTake(1), 'an empty bucket says no (and takes nothing)');
+  const queued = track(time, b.take(10));
+  await time.advance(5);
+  t.notOk(b.tryTake(1), 'refilled a little, but a waiter is queued: no jumping the queue');
+  await time.advance(5);
+  t.ok(queued.done, 'the waiter went at 10 ms, as if tryTake had not been asked');
+  t.equal(queued.at, 10);
+  await time.advance(20);
+  t.ok(b.tryTake(20), '20 ms later 20 bytes are back');
+  t.notOk(b.tryTake(1), 'and no more');
+  t.notOk(b.tryTake(101), 'more than the burst never passes at once');
+  const unlimited = new TokenBucket({ rateBytesPerSec: 0 });
+  t.ok(unlimited.tryTake(1e12), 'unlimited: always');
+  t.same(time.sleeps.length, 1, 'only the queued take slept');
+});
+
 t.test('idle time refills up to the burst, not beyond', async (t) => {
   const time = new FakeTime();
   const b = bucket(time);
