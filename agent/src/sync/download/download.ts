@@ -120,7 +120,7 @@ function settingsOf(url: URL, deps: DownloadDeps): Settings {
     maxConnections: Math.max(1, deps.maxConnectionsPerHost ?? 4),
     segmentBytes: deps.segmentBytes ?? 64 * MiB,
     checkpointBytes: deps.checkpointBytes ?? 64 * MiB,
-    hintBytes: deps.hintBytes ?? 256 * 1024,
+    hintBytes: deps.hintBytes ?? 128 * 1024,
     hashWorkerMinBytes: deps.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES,
     headersTimeoutMs: deps.headersTimeoutMs ?? 30_000,
     bodyTimeoutMs: deps.bodyTimeoutMs ?? 60_000,
@@ -195,6 +195,7 @@ async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Disp
       await t.checkpoint().catch(() => {});
       throw deps.signal?.aborted ? deps.signal.reason : err;
     } finally {
+      await t.closeHints();
       await opened.handle.close();
     }
     const size = (await stat(job.partialPath)).size;

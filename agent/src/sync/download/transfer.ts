@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Digester } from './digest.js';
 import { diskError, RestartFromZero } from './faults.js';
 import { validatorChanged, type Validator } from './policy.js';
-import { removeHint, sidecarPath, writeHint, writeSidecar, type Sidecar } from './sidecar.js';
+import { HintWriter, removeHint, sidecarPath, writeSidecar, type Sidecar } from './sidecar.js';
 
 /** A segment as it runs: bytes [start, written) are in the file, [start, durable) also fsynced and recorded. */
 export interface LiveSegment {
@@ -88,6 +88,7 @@ export class Transfer {
   private failure: unknown;
   /** Per running segment, the chunks received but not yet written, and the write in flight (one at a time). */
   private readonly queues = new Map<LiveSegment, WriteQueue>();
+  private readonly hints: HintWriter;
   private readonly writeBytes: number;
   /** True once the transfer restarted from byte 0 (its segments no longer match the ones it opened with). */
   restarted = false;
@@ -105,6 +106,7 @@ export class Transfer {
     this.validator = sidecar.validator;
     this.done = this.segments.reduce((n, s) => n + s.written - s.start, 0);
     this.writeBytes = Math.max(1, hooks.writeBytes ?? 512 * 1024);
+    this.hints = new HintWriter(sidecarPath(partialPath));
     this.hasher = digester(this.prefix());
   }
 
@@ -254,7 +256,8 @@ export class Transfer {
     this.sinceHint = 0;
     this.lastHintAt = Date.now();
     const written = this.segments.map((s) => s.written);
-    this.hinting = writeHint(sidecarPath(this.partialPath), this.sidecar.sha256, written)
+    this.hinting = this.hints
+      .write(this.sidecar.sha256, written)
       .catch((err: unknown) => void (this.failure ??= diskError(err, this.partialPath)))
       .finally(() => (this.hinting = undefined));
   }
@@ -279,10 +282,17 @@ export class Transfer {
     return this.chain;
   }
 
+  /** Waits for a hint in flight and closes the hint file (the partial file's handle belongs to the caller). */
+  async closeHints(): Promise<void> {
+    await this.hinting;
+    await this.hints.close();
+  }
+
   /** Forgets every byte: one segment over the whole file from 0, no validator, the hash started over. */
   async restartFromZero(): Promise<void> {
     await this.chain.catch(() => {});
     await this.hinting;
+    await this.hints.close();
     await removeHint(sidecarPath(this.partialPath));
     this.restarted = true;
     this.queues.clear(); // every segment was drained before its runner returned
