@@ -295,6 +295,11 @@ export function createServeServer(deps: ServeDeps): Server {
     const { file, release } = await handles.acquire(deps.store.blobPath(pkg.id)).catch((err: unknown) => {
       throw new AgentError(ErrorCode.STORE_IO, `package ${pkg.id} is recorded but its file cannot be opened; the store will re-check it at next start.`, { cause: err });
     });
+    // Held while the bytes go out: a sync (here or in another process) never evicts a blob mid-download.
+    const unlease = await deps.store.leases.hold(pkg.id).catch((err: unknown) => {
+      release();
+      throw new AgentError(ErrorCode.STORE_IO, `cannot record that package ${pkg.id} is being served (${(err as Error).message}); check the data disk.`, { cause: err });
+    });
     res.writeHead(status, headers);
     deps.metrics.activeDownloads.inc();
     let sent = 0;
@@ -306,6 +311,7 @@ export function createServeServer(deps: ServeDeps): Server {
       res.destroy();
     } finally {
       release();
+      await unlease().catch((err: unknown) => deps.log.warn('serve: cannot remove a serving lease', { sha256: pkg.id, error: err }));
       deps.metrics.activeDownloads.dec();
       deps.metrics.bytesServed.inc(sent);
     }

@@ -9,7 +9,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
-import { evictionOrder, gcCandidates, selectTargets, type CatalogTarget, type SyncPolicy } from './policy/index.js';
+import { evictionOrder, gcCandidates, priorityOf, selectTargets, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
   (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
@@ -128,7 +128,7 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   const selectedSet = new Set(selected.map((t) => t.sha256));
   let room = (await deps.store.freeBytes()).free - deps.reserveBytes;
   const need = missing.reduce((n, t) => n + t.size, 0) - room;
-  if (need > 0 && !deps.filter) room += await evictForRoom(deps, selectedSet, need);
+  if (need > 0 && !deps.filter) room += await evictForRoom(deps, catalog, selection, selectedSet, need);
   const fitting: CatalogTarget[] = [];
   for (const t of missing) {
     if (t.size <= room) {
@@ -209,22 +209,30 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
 }
 
 /**
- * Under disk pressure, deletes synced packages that are no longer selected (still in their grace
- * period) before the grace ends: those that left the selection first, then the largest. Selected and
- * imported packages are never evicted. Returns the bytes freed (0 when even all of them would not do).
+ * Under disk pressure, deletes synced packages that are no longer selected (still in their grace period) before
+ * the grace ends, in evictionOrder's order: those a selected target supersedes (or that left the catalog) first,
+ * then the least urgent campaign, the lowest priority, the largest. Selected and imported packages, and blobs a
+ * process is serving right now, are never evicted. Returns the bytes freed (0 when even all of them would not do).
  */
-async function evictForRoom(deps: SyncDeps, selected: ReadonlySet<string>, need: number): Promise<number> {
-  const candidates = (await deps.packages.listSynced())
+async function evictForRoom(deps: SyncDeps, catalog: VerifiedCatalog, selection: Selection, selected: ReadonlySet<string>, need: number): Promise<number> {
+  const inCatalog = new Map(catalog.targets.map((t) => [t.sha256, t]));
+  const replaced = new Set(selection.skipped.filter((s) => s.reason === 'superseded').map((s) => s.path));
+  const candidates: StoredBlob[] = (await deps.packages.listSynced())
     .filter((p) => !selected.has(p.sha256))
-    .map((p) => ({ sha256: p.sha256, size: p.size, superseded: p.leftCatalogAt !== undefined, priority: 0 }));
-  const plan = evictionOrder(candidates, need, new Set());
+    .map((p) => {
+      const t = inCatalog.get(p.sha256);
+      return { sha256: p.sha256, size: p.size, superseded: t === undefined || replaced.has(t.path), priority: t ? priorityOf(t) : 0, ...(t?.custom.campaign ? { campaign: t.custom.campaign } : {}) };
+    });
+  const serving = await deps.store.blobsBeingServed();
+  const plan = evictionOrder(candidates, need, serving);
   if (!plan.fits) return 0;
   let freed = 0;
   for (const sha256 of plan.evict) {
     freed += candidates.find((c) => c.sha256 === sha256)?.size ?? 0;
     await deps.store.remove(sha256);
   }
-  deps.log.warn('sync: disk pressure: evicted packages no longer selected to make room', { count: plan.evict.length, bytes: freed });
+  const kept = candidates.filter((c) => serving.has(c.sha256)).length;
+  deps.log.warn('sync: disk pressure: evicted packages no longer selected to make room', { count: plan.evict.length, bytes: freed, evicted: plan.evict, ...(kept > 0 ? { keptWhileServed: kept } : {}) });
   return freed;
 }
 
@@ -238,7 +246,7 @@ async function dropStalePartials(dir: string, wanted: ReadonlySet<string>): Prom
 
 /** Deletes synced packages out of the selection for longer than the grace period; imported ones are never touched. */
 async function collectGarbage(deps: SyncDeps, selected: ReadonlySet<string>, now: number): Promise<void> {
-  const gc = gcCandidates({ catalogSha256s: selected, stored: await deps.packages.listSynced(), now, graceMs: deps.gcGraceMs, serving: new Set() });
+  const gc = gcCandidates({ catalogSha256s: selected, stored: await deps.packages.listSynced(), now, graceMs: deps.gcGraceMs, serving: await deps.store.blobsBeingServed() });
   await deps.packages.setLeftCatalogAt(gc.markLeft, now);
   await deps.packages.setLeftCatalogAt(gc.clearLeft, null);
   for (const sha256 of gc.remove) await deps.store.remove(sha256);

@@ -1,6 +1,7 @@
 // The serve role over real HTTP on loopback: listing and filters, bytes by hash with Range and conditionals, errors as JSON.
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { request, type IncomingMessage } from 'node:http';
 import { http, json, rawRequest, startFixture } from '../../helpers/agent-fixture.js';
 
 const SIZE = 300_001;
@@ -53,6 +54,18 @@ t.test('GET the bytes: whole body with validators and caching headers', async (t
   t.match(r.headers['content-disposition'], /attachment; filename="R-LINK2_SOFT_10.8.bin"/);
   const upper = await http(`${fx.base}/v1/packages/${soft.sha256.toUpperCase()}`, { method: 'HEAD' });
   t.equal(upper.status, 200, 'the hash is case-insensitive');
+});
+
+t.test('a blob holds a serving lease while its bytes go out, released when the client goes away', async (t) => {
+  t.same([...(await fx.agent.store.blobsBeingServed())], [], 'nothing served before');
+  const req = request(`${url}?lease`);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end());
+  res.pause(); // a slow client: the server waits with the stream open
+  t.equal(res.statusCode, 200);
+  t.same([...(await fx.agent.store.blobsBeingServed())], [soft.sha256], 'the lease is visible while the download runs');
+  req.destroy();
+  for (let i = 0; i < 100 && (await fx.agent.store.blobsBeingServed()).size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.same([...(await fx.agent.store.blobsBeingServed())], [], 'released once the client is gone');
 });
 
 t.test('Content-Disposition carries a non-ASCII name per RFC 6266', async (t) => {

@@ -1,0 +1,88 @@
+// Which blobs are being served right now, visible to every process on the data dir: one lease file per blob and serving process.
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive } from '../../../lib/process-alive.js';
+
+const LEASE = /^([0-9a-f]{64})\.(\d+)$/;
+
+/**
+ * The serve role holds a lease on a blob while it streams it, so that a sync in this or another process
+ * (`plugsrv sync now` beside the main job) never evicts or collects it mid-download. The lease is the file
+ * `<dir>/<sha256>.<pid>`: created when the first stream of the blob starts in this process, removed when the last
+ * one ends. A process that died leaves its files behind; they count for nothing once its pid is gone.
+ */
+export class ServingLeases {
+  private readonly held = new Map<string, { streams: number; op: Promise<void> }>();
+  private dirReady: Promise<unknown> | undefined;
+
+  constructor(readonly dir: string) {}
+
+  /** Takes a lease on `sha256` for one stream; the returned function gives it back (call it exactly once). */
+  async hold(sha256: string): Promise<() => Promise<void>> {
+    let entry = this.held.get(sha256);
+    if (!entry) {
+      entry = { streams: 0, op: Promise.resolve() };
+      this.held.set(sha256, entry);
+    }
+    const e = entry;
+    e.streams++;
+    if (e.streams === 1) e.op = e.op.then(() => this.create(sha256));
+    await e.op;
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      e.streams--;
+      if (e.streams > 0) return;
+      e.op = e.op.then(async () => {
+        if (e.streams === 0) await rm(this.file(sha256), { force: true });
+      });
+      await e.op;
+      if (e.streams === 0 && this.held.get(sha256) === e) this.held.delete(sha256);
+    };
+  }
+
+  private file(sha256: string): string {
+    return join(this.dir, `${sha256}.${process.pid}`);
+  }
+
+  private async create(sha256: string): Promise<void> {
+    this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o750 });
+    await this.dirReady;
+    await writeFile(this.file(sha256), '', { mode: 0o640 });
+  }
+}
+
+/** The blobs some live process is serving now, from the lease files in `dir` (none when it does not exist). */
+export async function blobsBeingServed(dir: string): Promise<Set<string>> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const out = new Set<string>();
+  const alive = new Map<number, boolean>();
+  for (const name of names) {
+    const m = LEASE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (!alive.has(pid)) alive.set(pid, pid === process.pid || processAlive(pid));
+    if (alive.get(pid)) out.add(m[1] as string);
+  }
+  return out;
+}
+
+/** Deletes the lease files of processes that are gone (a crashed server's), so the folder does not grow. */
+export async function clearStaleLeases(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const m = LEASE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && !processAlive(pid)) {
+      await rm(join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
