@@ -97,7 +97,7 @@ async function runScreen(config: Config, dataDir: string, log: Logger): Promise<
 
   const now = Date.now();
   // A console restarted during a lockout shows it at once.
-  const initial = initialState({ lang: c.lang, now, rollbackSeconds: c.rollbackSeconds, lockedUntil: now + guard.lockedForMs() });
+  const initial = initialState({ lang: c.lang, layout: c.keyboard, now, rollbackSeconds: c.rollbackSeconds, lockedUntil: now + guard.lockedForMs() });
 
   log.info('console: started', { interface: iface, applyWith: c.applyWith, networkDir: c.networkDir });
   const screen = openTerminalScreen();

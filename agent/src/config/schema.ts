@@ -1,6 +1,9 @@
 // The agent's configuration schema, its defaults, and the types derived from it: the one place options are defined.
 import { z } from 'zod';
 
+/** The site keyboards `plugsrv console` translates for (console/layouts.ts has their keys). */
+export const KEYBOARD_LAYOUTS = ['fr', 'be', 'ch', 'de', 'gb', 'us', 'es', 'it'] as const;
+
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
@@ -152,6 +155,11 @@ export const configSchema = z
         rollbackSeconds: positiveInt.min(5).max(600).default(30),
         /** Language at start (F2 switches). */
         lang: z.enum(['fr', 'en']).default('fr'),
+        /**
+         * The site keyboard's layout (the menu switches it): the kernel reads keys with the US keymap, the console
+         * translates them to this layout's characters. The production line sets it from the order.
+         */
+        keyboard: z.enum(KEYBOARD_LAYOUTS).default('us'),
       })
       .strict()
       .prefault({}),

@@ -2,6 +2,7 @@
 import type { SelfcheckReport } from '../selfcheck/index.js';
 import { messagesFor, type Text } from './i18n.js';
 import type { Key } from './keys.js';
+import { nextLayout, translateKey, type Layout } from './layouts.js';
 import { formFromStatus, validateNetworkForm, type FieldError, type FieldName, type NetworkFormValues } from './network-form.js';
 import { checkNewPassword, MAX_PASSWORD_LENGTH } from './password.js';
 import type { ApplyOutcome, ApplyStep, EnrollmentStatus, Lang, NetworkSettings, NetworkStatus, PasswordCheck, RevertOutcome, RevertWhy } from './types.js';
@@ -21,7 +22,7 @@ export interface Notice {
   readonly text: Text;
 }
 
-export const MENU_ITEMS = ['network', 'selfcheck', 'enrollment', 'password', 'language', 'lock'] as const;
+export const MENU_ITEMS = ['network', 'selfcheck', 'enrollment', 'password', 'language', 'keyboard', 'lock'] as const;
 export type MenuItem = (typeof MENU_ITEMS)[number];
 
 export type NetworkFocus = 'mode' | FieldName | 'apply' | 'cancel';
@@ -56,6 +57,8 @@ export type ScreenState =
 
 export interface ConsoleState {
   readonly lang: Lang;
+  /** The site keyboard's layout: typed characters are translated from the kernel's US keymap to it (layouts.ts). */
+  readonly layout: Layout;
   readonly now: number;
   readonly lastInputAt: number;
   /** Gateway check limit and keep-or-revert countdown, from console.rollbackSeconds. */
@@ -100,10 +103,11 @@ export interface Step {
 }
 
 /** The password screen; `lockedUntil` when a lockout from before a restart is still running. */
-export function initialState(options: { lang: Lang; now: number; rollbackSeconds: number; lockedUntil?: number }): ConsoleState {
+export function initialState(options: { lang: Lang; layout?: Layout; now: number; rollbackSeconds: number; lockedUntil?: number }): ConsoleState {
   const lockedUntil = options.lockedUntil !== undefined && options.lockedUntil > options.now ? options.lockedUntil : 0;
   return {
     lang: options.lang,
+    layout: options.layout ?? 'us',
     now: options.now,
     lastInputAt: options.now,
     rollbackSeconds: options.rollbackSeconds,
@@ -154,7 +158,13 @@ function onTick(state: ConsoleState): Step {
   return none(state);
 }
 
-function onKey(state: ConsoleState, key: Key): Step {
+function onKey(state: ConsoleState, typed: Key): Step {
+  let key = typed;
+  if (key.kind === 'char') {
+    const char = translateKey(state.layout, key.char);
+    if (char === '') return none(state);
+    key = { kind: 'char', char };
+  }
   // Ctrl-C quits (systemd starts the console again, locked), except mid-apply: the change must finish or roll back first.
   if (key.kind === 'ctrlC') return state.screen.name === 'applying' ? none(state) : { state, effects: [{ type: 'exit' }] };
   if (key.kind === 'f2') return none({ ...state, lang: state.lang === 'fr' ? 'en' : 'fr' });
@@ -217,6 +227,8 @@ function openItem(state: ConsoleState, item: MenuItem): Step {
       return withScreen(state, { name: 'password', current: '', next: '', confirm: '', focus: 'current', busy: false });
     case 'language':
       return { state: { ...state, lang: state.lang === 'fr' ? 'en' : 'fr', screen: menuScreen(menuIndex('language')) }, effects: [] };
+    case 'keyboard':
+      return { state: { ...state, layout: nextLayout(state.layout), screen: menuScreen(menuIndex('keyboard')) }, effects: [] };
     case 'lock':
       return withScreen(state, loginScreen({ kind: 'info', text: (m) => m.lockedByUser }));
   }

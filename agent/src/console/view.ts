@@ -3,6 +3,7 @@ import { BODY_ROWS, BODY_TOP, clip, HEIGHT, pad, seg, wrap, WIDTH, type Frame, t
 import { messagesFor, type Messages } from './i18n.js';
 import type { FieldName } from './network-form.js';
 import { MIN_PASSWORD_LENGTH } from './password.js';
+import { LAYOUT_NAMES, type Layout } from './layouts.js';
 import { MENU_ITEMS, type ConsoleState, type MenuItem, type Notice, type ScreenState } from './state.js';
 import { selfcheckPages, selfcheckSummary } from './view-selfcheck.js';
 
@@ -27,7 +28,7 @@ function titleBar(m: Messages): Line {
 
 const secondsUntil = (deadline: number, now: number): number => Math.max(0, Math.ceil((deadline - now) / 1000));
 
-function menuLabel(item: MenuItem, m: Messages): string {
+function menuLabel(item: MenuItem, m: Messages, layout: Layout): string {
   switch (item) {
     case 'network':
       return m.menuNetwork;
@@ -39,6 +40,8 @@ function menuLabel(item: MenuItem, m: Messages): string {
       return m.menuPassword;
     case 'language':
       return m.languageItem;
+    case 'keyboard':
+      return m.keyboardItem(LAYOUT_NAMES[layout]);
     case 'lock':
       return m.menuLock;
   }
@@ -77,7 +80,7 @@ function menuBody(state: ConsoleState, s: Extract<ScreenState, { name: 'menu' }>
   const body: Body = [...paragraph(summary, state.network && !state.network.carrier ? 'error' : 'dim'), blank];
   MENU_ITEMS.forEach((item, i) => {
     const focused = i === s.index;
-    body.push([seg(focused ? '  > ' : '    ', 'bold'), seg(`${i + 1}. ${menuLabel(item, m)}`, focused ? 'focus' : 'normal')]);
+    body.push([seg(focused ? '  > ' : '    ', 'bold'), seg(`${i + 1}. ${menuLabel(item, m, state.layout)}`, focused ? 'focus' : 'normal')]);
   });
   return body;
 }

@@ -22,6 +22,8 @@ export interface PersoInput {
   orderRef: string;
   dealerCode: string;
   site: string;
+  /** The order's language: the console's language and, unless the site template says otherwise, its keyboard. */
+  lang: 'fr' | 'en';
   network: NetworkSettings;
   fleetUrl: string;
   fleetCaPem: string | null;
@@ -86,6 +88,9 @@ export function unitConfigYaml(input: PersoInput): string {
   consoleSection.passwordFile = ON_UNIT.password;
   consoleSection.networkDir ??= '/etc/systemd/network';
   consoleSection.applyWith ??= 'networkd';
+  consoleSection.lang ??= input.lang;
+  // The kernel keymap is US: a French order's keyboard is AZERTY, which the console translates (console/layouts.ts).
+  consoleSection.keyboard ??= input.lang === 'fr' ? 'fr' : 'us';
   const header = `# plugsrv agent configuration of unit ${input.unitId} (serial ${input.serial}), dealer ${input.dealerCode}, order ${input.orderRef}.\n# Written by the production line (plugsrv-line personalise) on ${input.producedAt}.\n`;
   return header + stringify(config);
 }

@@ -54,6 +54,7 @@ export async function personaliseStep(ctx: LineContext, unit: Unit, target: stri
       orderRef: order.ref,
       dealerCode: order.dealerCode,
       site: order.site,
+      lang: order.lang,
       network: order.network,
       fleetUrl,
       fleetCaPem,

@@ -130,7 +130,7 @@ t.test('menu: arrows wrap, digits open, language and lock items', async (t) => {
   const d = signedIn();
   t.match(d.state.screen, { name: 'menu', index: 0 });
   d.press(up);
-  t.match(d.state.screen, { name: 'menu', index: 5 });
+  t.match(d.state.screen, { name: 'menu', index: 6 });
   d.press(down, down);
   t.match(d.state.screen, { name: 'menu', index: 1 });
   t.same(d.press('3'), [{ type: 'load-enrollment' }]);
@@ -144,9 +144,30 @@ t.test('menu: arrows wrap, digits open, language and lock items', async (t) => {
   t.match(d.flat, 'Langue : français');
   d.press(key.named('f2'));
   t.equal(d.state.lang, 'fr', 'F2 too');
-  d.press('6');
+  d.press('7');
   t.match(d.state.screen, { name: 'login', input: '' });
   t.match(d.flat, 'Console verrouillée.');
+});
+
+t.test('keyboard: the menu cycles the layouts, and an AZERTY typist\'s keys read through the US keymap come out as printed', async (t) => {
+  const d = signedIn();
+  t.equal(d.state.layout, 'us', 'US (no translation) unless the configuration says otherwise');
+  t.match(d.flat, '6. Clavier : QWERTY (US)');
+  d.press('6');
+  t.equal(d.state.layout, 'es');
+  d.press(enter, enter);
+  t.equal(d.state.layout, 'fr', 'Enter on the item goes on to the next layout');
+  t.match(d.flat, '6. Clavier : AZERTY (France)');
+  t.match(d.state.screen, { name: 'menu', index: 5 }, 'the menu stays on the item');
+  // "192.168.1.10" typed on AZERTY with Shift on the top row and Shift+; for the dot, as the US keymap reads them.
+  d.press('1');
+  d.send({ type: 'network-loaded', status });
+  d.press(down); // the address field (the interface is static already)
+  d.press(key.named('ctrlU'), '!(@<!^*<!<!)');
+  t.match(d.state.screen, { name: 'network', form: { address: '192.168.1.10' } });
+  // The keypad's digits and dot (the same bytes as the US top row) pass unchanged.
+  d.press(key.named('ctrlU'), '10.0.0.7');
+  t.match(d.state.screen, { name: 'network', form: { address: '10.0.0.7' } });
 });
 
 t.test('network form: loading, editing, validation, apply', async (t) => {

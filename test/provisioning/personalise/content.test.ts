@@ -10,6 +10,7 @@ const input: PersoInput = {
   orderRef: 'PO-1',
   dealerCode: '12345678',
   site: 'Garage du Centre',
+  lang: 'fr',
   network: { mode: 'static', address: '192.168.10.20', prefix: 24, gateway: '192.168.10.1', dns: ['192.168.10.1', '9.9.9.9'] },
   fleetUrl: 'https://fleet.example:8443',
   fleetCaPem: '-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----',
@@ -34,6 +35,12 @@ t.test('files, modes and the agent config the unit gets', async (t) => {
   t.equal(cfg.sync?.originUrl, 'https://origin.example/repo', 'the template stays');
   t.equal(cfg.sync?.trustedRoot, '/etc/plugsrv/catalog-root.json');
   t.equal(cfg.console?.passwordFile, '/etc/plugsrv/console-password');
+  t.equal(cfg.console?.lang, 'fr', "the console speaks the order's language");
+  t.equal(cfg.console?.keyboard, 'fr', 'and a French order gets the AZERTY translation');
+  const en = parse(unitConfigYaml({ ...input, lang: 'en' })) as Record<string, Record<string, unknown>>;
+  t.match(en.console, { lang: 'en', keyboard: 'us' });
+  const chosen = parse(unitConfigYaml({ ...input, siteTemplateYaml: 'console:\n  keyboard: be\n' })) as Record<string, Record<string, unknown>>;
+  t.equal(chosen.console?.keyboard, 'be', "the site template's keyboard wins");
   t.equal((cfg as unknown as { dataDir: string }).dataDir, '/var/lib/plugsrv');
   const unit = JSON.parse(files.find((f) => f.path === 'unit.json')?.content ?? '{}') as Record<string, string>;
   t.match(unit, { unitId: input.unitId, serial: 'ABC1234', dealerCode: '12345678', site: 'Garage du Centre' });
