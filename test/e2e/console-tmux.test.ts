@@ -1,6 +1,7 @@
 // End to end: `plugsrv console` driven in tmux (send-keys, capture-pane) inside a network namespace whose veth leads to a
 // "router" namespace. Password refused then accepted, bad input refused with its message, a static address applied and
-// checked from outside, a gateway nobody answers rolled back, an unconfirmed change reverted, a lost link rolled back.
+// checked from outside, a gateway nobody answers rolled back, an unconfirmed change reverted, a lost link rolled back,
+// an address typed on an AZERTY keyboard.
 // Root only; nothing leaves
 // the two namespaces this test creates (the veth pair is created directly inside them).
 import t from 'tap';
@@ -247,7 +248,7 @@ t.test('plugsrv console in tmux, in a network namespace', skip ? { skip } : { ti
     t.equal(await readFile(networkFile, 'utf8'), keptFile, 'the previous file is back, byte for byte');
     t.match(await readFile(resolvConf, 'utf8'), `nameserver ${net}.53`, 'the previous resolv.conf is back');
     await tmux.keys('Enter');
-    await waitFor('Haut/Bas ou 1-6 : choisir');
+    await waitFor('Haut/Bas ou 1-7 : choisir');
   });
 
   await t.test('a change nobody confirms reverts by itself', async (t) => {
@@ -266,7 +267,7 @@ t.test('plugsrv console in tmux, in a network namespace', skip ? { skip } : { ti
 
   await t.test('a lost link is rolled back too', async (t) => {
     await tmux.keys('Enter');
-    await waitFor('Haut/Bas ou 1-6 : choisir');
+    await waitFor('Haut/Bas ou 1-7 : choisir');
     // Unplugging the "cable": the router's end goes down, so the box's veth loses its carrier.
     await run('ip', ['-n', routerNs, 'link', 'set', routerIf, 'down']);
     t.teardown(() => run('ip', ['-n', routerNs, 'link', 'set', routerIf, 'up']).catch(() => undefined));
@@ -283,9 +284,30 @@ t.test('plugsrv console in tmux, in a network namespace', skip ? { skip } : { ti
     await run('ip', ['-n', routerNs, 'link', 'set', routerIf, 'up']);
   });
 
+  await t.test('an AZERTY keyboard: the menu switches the layout, and Shift + the top row types an address', async (t) => {
+    await tmux.keys('Enter');
+    await waitFor('Haut/Bas ou 1-7 : choisir');
+    await tmux.type('6');
+    await waitFor('Clavier : QWERTY (España)');
+    await tmux.keys('Enter', 'Enter');
+    await waitFor('Clavier : AZERTY (France)');
+    // What the kernel's US keymap reads when an AZERTY typist types digits with Shift and the dot with Shift+;.
+    const us = '!@#$%^&*()';
+    const asTyped = (address: string): string => [...address].map((c) => (c === '.' ? '<' : us[(Number(c) + 9) % 10])).join('');
+    await tmux.type('1');
+    await openForm();
+    await tmux.keys('Down', 'C-u');
+    await tmux.type(asTyped(`${net}.50`));
+    const form = await waitFor(`Adresse IP [${net}.50_`);
+    t.match(flat(form), `Adresse IP [${net}.50_`, 'the address as printed on the keys');
+    await tmux.keys('Escape');
+    await waitFor('Haut/Bas ou 1-7 : choisir');
+    t.equal(await readFile(networkFile, 'utf8'), keptFile, 'nothing applied');
+  });
+
   await t.test('F2 switches to English; Ctrl-C leaves cleanly', async (t) => {
     await tmux.keys('F2');
-    await waitFor('Network settings NOT applied.');
+    await waitFor('Up/Down or 1-7: choose');
     await tmux.keys('C-c');
     let status: string | undefined;
     const until = Date.now() + 15_000;
