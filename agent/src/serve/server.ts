@@ -295,10 +295,11 @@ export function createServeServer(deps: ServeDeps): Server {
     const { file, release } = await handles.acquire(deps.store.blobPath(pkg.id)).catch((err: unknown) => {
       throw new AgentError(ErrorCode.STORE_IO, `package ${pkg.id} is recorded but its file cannot be opened; the store will re-check it at next start.`, { cause: err });
     });
-    // Held while the bytes go out: a sync (here or in another process) never evicts a blob mid-download.
+    // Held while the bytes go out: a sync (here or in another process) never evicts a blob mid-download. A lease
+    // that cannot be written (a full or failing data disk) does not stop the download: serving comes first.
     const unlease = await deps.store.leases.hold(pkg.id).catch((err: unknown) => {
-      release();
-      throw new AgentError(ErrorCode.STORE_IO, `cannot record that package ${pkg.id} is being served (${(err as Error).message}); check the data disk.`, { cause: err });
+      deps.log.warn('serve: cannot record the serving lease; the package is served without it', { sha256: pkg.id, error: err });
+      return async (): Promise<void> => {};
     });
     res.writeHead(status, headers);
     deps.metrics.activeDownloads.inc();

@@ -26,17 +26,26 @@ export class ServingLeases {
     }
     const e = entry;
     e.streams++;
-    if (e.streams === 1) e.op = e.op.then(() => this.create(sha256));
-    await e.op;
+    if (e.streams === 1) e.op = e.op.catch(() => undefined).then(() => this.create(sha256));
+    try {
+      await e.op;
+    } catch (err) {
+      // Not held: the next stream tries again from scratch.
+      e.streams--;
+      if (e.streams === 0 && this.held.get(sha256) === e) this.held.delete(sha256);
+      throw err;
+    }
     let released = false;
     return async () => {
       if (released) return;
       released = true;
       e.streams--;
       if (e.streams > 0) return;
-      e.op = e.op.then(async () => {
-        if (e.streams === 0) await rm(this.file(sha256), { force: true });
-      });
+      e.op = e.op
+        .catch(() => undefined)
+        .then(async () => {
+          if (e.streams === 0) await rm(this.file(sha256), { force: true });
+        });
       await e.op;
       if (e.streams === 0 && this.held.get(sha256) === e) this.held.delete(sha256);
     };
@@ -47,7 +56,10 @@ export class ServingLeases {
   }
 
   private async create(sha256: string): Promise<void> {
-    this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o750 });
+    this.dirReady ??= mkdir(this.dir, { recursive: true, mode: 0o750 }).catch((err: unknown) => {
+      this.dirReady = undefined; // tried again by the next hold
+      throw err;
+    });
     await this.dirReady;
     await writeFile(this.file(sha256), '', { mode: 0o640 });
   }

@@ -1,7 +1,7 @@
 // Serving leases on a real folder: one file per blob and process, counted streams, visible across processes, stale ones ignored and cleared.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blobsBeingServed, clearStaleLeases, ServingLeases } from '../../../agent/src/store/serving.js';
 import { tempDir } from '../../helpers/agent-process.js';
@@ -43,4 +43,21 @@ t.test('another live process\'s lease counts, a dead one\'s does not and is clea
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   t.same([...(await blobsBeingServed(dir))], [], 'once the child is gone its lease counts for nothing');
+});
+
+t.test('a lease that cannot be written fails that hold only; the next one tries again', async (t) => {
+  const root = await tempDir(t);
+  const blocker = join(root, 'serving');
+  await writeFile(blocker, 'a file where the folder should be');
+  const leases = new ServingLeases(join(blocker, 'sub'));
+  await t.rejects(leases.hold(A), 'the folder cannot be made');
+  await t.rejects(leases.hold(A), 'tried again, still failing, nothing left half-held');
+  await rm(blocker);
+  const after = await leases.hold(A);
+  t.same([...(await blobsBeingServed(join(blocker, 'sub')))], [A], 'once the disk is fixed, the next stream holds its lease');
+  await after();
+  const ok = new ServingLeases(join(root, 'ok'));
+  const release = await ok.hold(A);
+  t.same([...(await blobsBeingServed(join(root, 'ok')))], [A]);
+  await release();
 });
