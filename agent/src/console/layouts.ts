@@ -12,8 +12,7 @@
 
 import { KEYBOARD_LAYOUTS } from '../config/schema.js';
 
-export const LAYOUTS = KEYBOARD_LAYOUTS;
-export type Layout = (typeof LAYOUTS)[number];
+export type Layout = (typeof KEYBOARD_LAYOUTS)[number];
 
 /** What the layout is called in the menu (the same in both languages). */
 export const LAYOUT_NAMES: Record<Layout, string> = {
@@ -116,5 +115,5 @@ export function translateKey(layout: Layout, us: string): string {
 }
 
 export function nextLayout(layout: Layout): Layout {
-  return LAYOUTS[(LAYOUTS.indexOf(layout) + 1) % LAYOUTS.length] as Layout;
+  return KEYBOARD_LAYOUTS[(KEYBOARD_LAYOUTS.indexOf(layout) + 1) % KEYBOARD_LAYOUTS.length] as Layout;
 }

@@ -11,7 +11,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { fsyncDir } from '../../../lib/fs-durable.js';
 import { processAlive } from '../../../lib/process-alive.js';
-import { blobsBeingServed, clearStaleLeases, ServingLeases } from './serving.js';
+import { ServingLeases } from './serving.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -53,7 +53,7 @@ export type ProgressListener = (bytesWritten: number) => void;
 export class BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
-  /** Leases of the blobs this process is serving; blobsBeingServed() sees every process's. */
+  /** Leases of the blobs being served: this process's holds, and every live process's through servedNow(). */
   readonly leases: ServingLeases;
   private readonly clock: () => number;
 
@@ -67,11 +67,6 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.blobDir, { recursive: true, mode: 0o750 });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o750 });
-  }
-
-  /** The blobs some live process is streaming now: a sync neither evicts nor collects them meanwhile. */
-  blobsBeingServed(): Promise<Set<string>> {
-    return blobsBeingServed(this.leases.dir);
   }
 
   /** The file of a blob. Only a validated hash ever becomes a path. */
@@ -222,7 +217,7 @@ export class BlobStore {
   async recover(): Promise<RecoveryReport> {
     await this.init();
     const report: RecoveryReport = { tempFilesRemoved: 0, adopted: 0, discarded: 0, missing: 0 };
-    await clearStaleLeases(this.leases.dir);
+    await this.leases.clearStale();
     for (const name of await readdir(this.tmpDir)) {
       const writer = Number(/^(\d+)-/.exec(name)?.[1]);
       // An import running in another process right now keeps its temp file.

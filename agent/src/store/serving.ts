@@ -63,38 +63,37 @@ export class ServingLeases {
     await this.dirReady;
     await writeFile(this.file(sha256), '', { mode: 0o640 });
   }
-}
 
-/** The blobs some live process is serving now, from the lease files in `dir` (none when it does not exist). */
-export async function blobsBeingServed(dir: string): Promise<Set<string>> {
-  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[];
-    throw err;
-  });
-  const out = new Set<string>();
-  const alive = new Map<number, boolean>();
-  for (const name of names) {
-    const m = LEASE.exec(name);
-    if (!m) continue;
-    const pid = Number(m[2]);
-    if (!alive.has(pid)) alive.set(pid, pid === process.pid || processAlive(pid));
-    if (alive.get(pid)) out.add(m[1] as string);
+  /** The blobs some live process is serving now, from the lease files (none when the folder does not exist). */
+  async servedNow(): Promise<Set<string>> {
+    const alive = new Map<number, boolean>();
+    const out = new Set<string>();
+    for (const lease of await this.leaseFiles()) {
+      if (!alive.has(lease.pid)) alive.set(lease.pid, lease.pid === process.pid || processAlive(lease.pid));
+      if (alive.get(lease.pid)) out.add(lease.sha256);
+    }
+    return out;
   }
-  return out;
-}
 
-/** Deletes the lease files of processes that are gone (a crashed server's), so the folder does not grow. */
-export async function clearStaleLeases(dir: string): Promise<number> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  let removed = 0;
-  for (const name of names) {
-    const m = LEASE.exec(name);
-    if (!m) continue;
-    const pid = Number(m[2]);
-    if (pid !== process.pid && !processAlive(pid)) {
-      await rm(join(dir, name), { force: true });
+  /** Deletes the lease files of processes that are gone (a crashed server's), so the folder does not grow. */
+  async clearStale(): Promise<number> {
+    let removed = 0;
+    for (const lease of await this.leaseFiles()) {
+      if (lease.pid === process.pid || processAlive(lease.pid)) continue;
+      await rm(join(this.dir, lease.name), { force: true });
       removed++;
     }
+    return removed;
   }
-  return removed;
+
+  private async leaseFiles(): Promise<Array<{ name: string; sha256: string; pid: number }>> {
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    return names.flatMap((name) => {
+      const m = LEASE.exec(name);
+      return m ? [{ name, sha256: m[1] as string, pid: Number(m[2]) }] : [];
+    });
+  }
 }

@@ -223,7 +223,7 @@ async function evictForRoom(deps: SyncDeps, catalog: VerifiedCatalog, selection:
       const t = inCatalog.get(p.sha256);
       return { sha256: p.sha256, size: p.size, superseded: t === undefined || replaced.has(t.path), priority: t ? priorityOf(t) : 0, ...(t?.custom.campaign ? { campaign: t.custom.campaign } : {}) };
     });
-  const serving = await deps.store.blobsBeingServed();
+  const serving = await deps.store.leases.servedNow();
   const plan = evictionOrder(candidates, need, serving);
   if (!plan.fits) return 0;
   let freed = 0;
@@ -246,7 +246,7 @@ async function dropStalePartials(dir: string, wanted: ReadonlySet<string>): Prom
 
 /** Deletes synced packages out of the selection for longer than the grace period; imported ones are never touched. */
 async function collectGarbage(deps: SyncDeps, selected: ReadonlySet<string>, now: number): Promise<void> {
-  const gc = gcCandidates({ catalogSha256s: selected, stored: await deps.packages.listSynced(), now, graceMs: deps.gcGraceMs, serving: await deps.store.blobsBeingServed() });
+  const gc = gcCandidates({ catalogSha256s: selected, stored: await deps.packages.listSynced(), now, graceMs: deps.gcGraceMs, serving: await deps.store.leases.servedNow() });
   await deps.packages.setLeftCatalogAt(gc.markLeft, now);
   await deps.packages.setLeftCatalogAt(gc.clearLeft, null);
   for (const sha256 of gc.remove) await deps.store.remove(sha256);

@@ -1,6 +1,7 @@
 // Keyboard layouts: what each site keyboard has on the keys the kernel's US keymap reads.
 import t from 'tap';
-import { LAYOUTS, nextLayout, translateKey } from '../../../agent/src/console/layouts.js';
+import { KEYBOARD_LAYOUTS as LAYOUTS } from '../../../agent/src/config/schema.js';
+import { nextLayout, translateKey } from '../../../agent/src/console/layouts.js';
 
 const typed = (layout: (typeof LAYOUTS)[number], us: string): string => [...us].map((c) => translateKey(layout, c)).join('');
 

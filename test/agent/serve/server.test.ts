@@ -57,15 +57,15 @@ t.test('GET the bytes: whole body with validators and caching headers', async (t
 });
 
 t.test('a blob holds a serving lease while its bytes go out, released when the client goes away', async (t) => {
-  t.same([...(await fx.agent.store.blobsBeingServed())], [], 'nothing served before');
+  t.same([...(await fx.agent.store.leases.servedNow())], [], 'nothing served before');
   const req = request(`${url}?lease`);
   const res = await new Promise<IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end());
   res.pause(); // a slow client: the server waits with the stream open
   t.equal(res.statusCode, 200);
-  t.same([...(await fx.agent.store.blobsBeingServed())], [soft.sha256], 'the lease is visible while the download runs');
+  t.same([...(await fx.agent.store.leases.servedNow())], [soft.sha256], 'the lease is visible while the download runs');
   req.destroy();
-  for (let i = 0; i < 100 && (await fx.agent.store.blobsBeingServed()).size > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  t.same([...(await fx.agent.store.blobsBeingServed())], [], 'released once the client is gone');
+  for (let i = 0; i < 100 && (await fx.agent.store.leases.servedNow()).size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.same([...(await fx.agent.store.leases.servedNow())], [], 'released once the client is gone');
 });
 
 t.test('Content-Disposition carries a non-ASCII name per RFC 6266', async (t) => {

@@ -85,11 +85,11 @@ t.test('eviction order: least urgent campaign and lowest priority go first; a bl
   const agent = await agentOn(t, mnt, origin, 0, ['old/**']);
   // A technician is downloading LOW (a lease, as the serve role takes one per stream, here from this process).
   const unlease = await agent.store.leases.hold(low.sha256);
-  t.same([...(await agent.store.blobsBeingServed())], [low.sha256], 'the lease is visible to the sync');
+  t.same([...(await agent.store.leases.servedNow())], [low.sha256], 'the lease is visible to the sync');
   t.match(await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 }), { result: 'ok', ready: 1 }, 'room was made for NEW');
   t.same(await stored(agent), ['old/LOW.bin', 'old/RECALL.bin'], 'LOW (lowest rank) is being served: HIGH, next in order, was evicted instead; the recall is kept');
   await unlease();
-  t.same([...(await agent.store.blobsBeingServed())], [], 'the lease ends with the stream');
+  t.same([...(await agent.store.leases.servedNow())], [], 'the lease ends with the stream');
 
   // Without the lease, the next package needing room takes LOW before the recall.
   const free2 = (await agent.store.freeBytes()).free;

@@ -291,8 +291,7 @@ export class Transfer {
   /** Forgets every byte: one segment over the whole file from 0, no validator, the hash started over. */
   async restartFromZero(): Promise<void> {
     await this.chain.catch(() => {});
-    await this.hinting;
-    await this.hints.close();
+    await this.closeHints();
     await removeHint(sidecarPath(this.partialPath));
     this.restarted = true;
     this.queues.clear(); // every segment was drained before its runner returned
