@@ -4,8 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createClient, type Client } from '@libsql/client';
-import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
+// The local-file entry points: the default ones also load the remote (HTTP, WebSocket) clients, ~80 modules
+// the agent never uses, which cost every CLI start.
+import { createClient, type Client } from '@libsql/client/sqlite3';
+import type { LibSQLDatabase } from 'drizzle-orm/libsql';
+import { drizzle } from 'drizzle-orm/libsql/sqlite3';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 
 export interface OpenedDb<S extends Record<string, unknown>> {

@@ -26,6 +26,11 @@ export class PackageRepository {
 
   /** Records (or updates the metadata of) a package whose blob is already in the store. */
   async upsert(sha256: string, meta: PackageMeta, source: 'import' | 'sync', addedAt: number): Promise<void> {
+    await this.upsertQuery(sha256, meta, source, addedAt);
+  }
+
+  /** upsert's statement, not yet run: for a `db.batch` that commits it with other rows in one transaction. */
+  upsertQuery(sha256: string, meta: PackageMeta, source: 'import' | 'sync', addedAt: number) {
     const values = {
       name: meta.name,
       kind: meta.kind,
@@ -35,7 +40,7 @@ export class PackageRepository {
       releaseNotes: meta.releaseNotes ?? null,
       source,
     };
-    await this.db
+    return this.db
       .insert(tables.packages)
       .values({ sha256, ...values, addedAt })
       .onConflictDoUpdate({ target: tables.packages.sha256, set: values });

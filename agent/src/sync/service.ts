@@ -1,5 +1,6 @@
 // Wires a sync run from the agent's configuration: catalog client, policy, bandwidth bucket, downloader; and the runs' status.
 import { desc, eq } from 'drizzle-orm';
+import { Agent as UndiciAgent } from 'undici';
 import type { Agent } from '../app.js';
 import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
@@ -39,6 +40,9 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
     throw new AgentError(ErrorCode.CONFIG, 'sync is not set up: set sync.originUrl (the origin\'s TUF repository) and sync.trustedRoot (its pinned root.json).');
   }
   const release = await acquireSyncLock(agent.dataDir);
+  // One connection pool for the whole run: maxConnectionsPerHost holds across every target downloading at
+  // once, and connections are reused from target to target (the catalog's metadata and every target share a host).
+  const dispatcher = new UndiciAgent({ connections: agent.config.sync.maxConnectionsPerHost });
   try {
     const s = agent.config.sync;
     const bucket = new TokenBucket({ rateBytesPerSec: opts.rateBytesPerSec === Infinity ? 0 : opts.rateBytesPerSec });
@@ -61,6 +65,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         download: (job, onProgress, signal) =>
           downloadTarget(job, {
+            dispatcher,
             maxConnectionsPerHost: s.maxConnectionsPerHost,
             segmentBytes: s.segmentBytes,
             headersTimeoutMs: s.fetchTimeoutMs,
@@ -73,6 +78,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
       opts.trigger,
     );
   } finally {
+    await dispatcher.close();
     await release();
   }
 }

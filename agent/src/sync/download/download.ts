@@ -190,7 +190,7 @@ async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Disp
   try {
     try {
       await runWithRestarts(t, s, dispatcher, deps.signal);
-      await t.checkpoint();
+      await t.complete();
     } catch (err) {
       await t.checkpoint().catch(() => {});
       throw deps.signal?.aborted ? deps.signal.reason : err;

@@ -51,7 +51,8 @@ export async function openPartial(target: PartialTarget, plan: ByteSpan[]): Prom
   try {
     await handle.truncate(target.size);
     const sidecar: Sidecar = { sha256: target.sha256, size: target.size, url: target.url, segments: plan.map((s) => ({ ...s, durable: s.start })) };
-    await writeSidecar(side, sidecar);
+    // Nothing durable yet, so nothing to lose: no fsync (a lost or torn sidecar means the same fresh start).
+    await writeSidecar(side, sidecar, { durable: false });
     return { handle, sidecar, resumed: false };
   } catch (err) {
     await handle.close();

@@ -85,19 +85,26 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
   }
 }
 
-/** Replaces the sidecar atomically: write a temp file, fsync it, rename over, fsync the directory. */
-export async function writeSidecar(path: string, sidecar: Sidecar): Promise<void> {
+/**
+ * Replaces the sidecar atomically: write a temp file, fsync it, rename over, fsync the directory.
+ * `durable: false` skips both fsyncs, for a sidecar that claims no durable byte (a fresh partial): losing it
+ * to a power cut only means starting that target over, and a torn one parses as "start over" too. Each fsync
+ * waits for a journal commit of the whole file system (a few ms here), which for small targets cost more than
+ * their download.
+ */
+export async function writeSidecar(path: string, sidecar: Sidecar, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = `${path}.tmp`;
   const handle = await open(tmp, 'w', 0o640);
   try {
     await handle.writeFile(`${JSON.stringify(sidecar)}\n`);
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
   await rename(tmp, path);
   // Windows cannot fsync a directory (a read-only directory handle is refused with EPERM): `plugsrv fetch` runs there.
-  if (process.platform !== 'win32') await fsyncPath(dirname(path), 'r');
+  if (durable && process.platform !== 'win32') await fsyncPath(dirname(path), 'r');
 }
 
 export async function removeSidecar(path: string): Promise<void> {

@@ -282,6 +282,25 @@ export class Transfer {
     return this.chain;
   }
 
+  /**
+   * The end of a transfer whose every byte is written: fsyncs the file, and nothing else. The sidecar is not
+   * rewritten: the caller verifies the hash and then removes it, so a new record would live a few ms at most; a
+   * crash in between resumes from the last checkpoint (or the hint), which only refetches.
+   */
+  complete(): Promise<void> {
+    const run = async (): Promise<void> => {
+      await this.hinting;
+      try {
+        await this.handle.sync();
+      } catch (err) {
+        throw diskError(err, this.partialPath);
+      }
+      this.segments.forEach((s) => (s.durable = s.written));
+    };
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
   /** Waits for a hint in flight and closes the hint file (the partial file's handle belongs to the caller). */
   async closeHints(): Promise<void> {
     await this.hinting;
