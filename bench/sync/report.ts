@@ -19,8 +19,11 @@ export interface RssScenario {
 }
 
 export interface Summary {
+  /** Medians over the rounds. */
   oursMibPerSecond: number;
   ratioToCurl: number;
+  /** Round by round (see pairwiseRatios). */
+  ratiosToCurl: number[];
   ratioToCurlWithHash: number;
   ratioToAria2c: number;
   /** undefined when curl was not run. */
@@ -38,27 +41,42 @@ function printRows(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
-function byPrefix(results: readonly ClientResult[], prefix: string): ClientResult | undefined {
-  return results.find((r) => r.name.startsWith(prefix));
+function median(values: readonly number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/**
+ * Ours against another client, round by round: the i-th run of ours against the i-th run of the other, which ran
+ * next to it in time (this VM's speed drifts between runs far more than within a round).
+ */
+function pairwiseRatios(results: readonly ClientResult[], oursName: string, other: (r: ClientResult) => boolean): number[] {
+  const ours = results.filter((r) => r.name === oursName);
+  const others = results.filter(other);
+  return ours.slice(0, others.length).map((r, i) => r.mibPerSecond / (others[i] as ClientResult).mibPerSecond);
 }
 
 export function summarize(results: readonly ClientResult[], oursName: string, rss: RssScenario | undefined): Summary {
-  const ours = results.find((r) => r.name === oursName);
-  const rate = (r: ClientResult | undefined): number => r?.mibPerSecond ?? NaN;
-  const curl = results.find((r) => r.name.startsWith('curl') && !r.name.includes('+'));
-  const ratioToCurl = rate(ours) / rate(curl);
+  const isCurl = (r: ClientResult): boolean => r.name.startsWith('curl') && !r.name.includes('+');
+  const ratiosToCurl = pairwiseRatios(results, oursName, isCurl);
+  const ratioToCurl = median(ratiosToCurl);
   return {
-    oursMibPerSecond: rate(ours),
+    oursMibPerSecond: median(results.filter((r) => r.name === oursName).map((r) => r.mibPerSecond)),
     ratioToCurl,
-    ratioToCurlWithHash: rate(ours) / rate(results.find((r) => r.name.startsWith('curl') && r.name.endsWith('+ sha256sum'))),
-    ratioToAria2c: rate(ours) / rate(byPrefix(results, 'aria2c')),
+    ratiosToCurl,
+    ratioToCurlWithHash: median(pairwiseRatios(results, oursName, (r) => r.name.startsWith('curl') && r.name.endsWith('+ sha256sum'))),
+    ratioToAria2c: median(pairwiseRatios(results, oursName, (r) => r.name.startsWith('aria2c'))),
     targetMet: Number.isFinite(ratioToCurl) ? ratioToCurl >= TARGET_RATIO_TO_CURL : undefined,
     verificationErrors: [...results.flatMap((r) => r.errors), ...(rss?.points.flatMap((p) => p.errors) ?? [])],
   };
 }
 
 export function printReport(results: readonly ClientResult[], oursName: string, totalBytes: number, targets: number, rss: RssScenario | undefined, s: Summary): void {
-  const ours = results.find((r) => r.name === oursName);
+  const ourRuns = results.filter((r) => r.name === oursName);
+  // Each row against our run of the same round (the n-th row of a client against the n-th run of ours).
+  const oursOfRound = (r: ClientResult): ClientResult | undefined => ourRuns[results.filter((x) => x.name === r.name).indexOf(r)];
   console.log(`\n${targets} targets, ${fmt(totalBytes / MiB)} MiB (${fmt(totalBytes / GiB, 2)} GiB), nginx on 127.0.0.1 (sendfile on):`);
   printRows(
     ['client', 'MiB/s', 'wall s', 'ours/this', 'CPU s/GiB', 'user s', 'sys s', 'peak RSS MiB', 'nginx CPU s/GiB'],
@@ -66,7 +84,7 @@ export function printReport(results: readonly ClientResult[], oursName: string, 
       r.name,
       fmt(r.mibPerSecond),
       fmt(r.wallSeconds, 2),
-      r === ours ? '' : fmt((ours?.mibPerSecond ?? NaN) / r.mibPerSecond, 2),
+      r.name === oursName ? '' : fmt((oursOfRound(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2),
       fmt(r.cpuSecondsPerGiB, 2),
       fmt(r.userSeconds, 2),
       fmt(r.sysSeconds, 2),
@@ -84,7 +102,8 @@ export function printReport(results: readonly ClientResult[], oursName: string, 
     }
     for (const note of rss.notes) console.log(`  note: ${note}`);
   }
-  console.log(`\nours/curl ${fmt(s.ratioToCurl, 2)} (target >= ${TARGET_RATIO_TO_CURL}: ${s.targetMet === undefined ? 'not measured' : s.targetMet ? 'MET' : 'MISSED'}); ours/(curl + sha256sum) ${fmt(s.ratioToCurlWithHash, 2)}; ours/aria2c ${fmt(s.ratioToAria2c, 2)}`);
+  const rounds = s.ratiosToCurl.length > 1 ? ` (median of ${s.ratiosToCurl.length} rounds: ${s.ratiosToCurl.map((r) => fmt(r, 2)).join(', ')})` : '';
+  console.log(`\nours/curl ${fmt(s.ratioToCurl, 2)}${rounds} (target >= ${TARGET_RATIO_TO_CURL}: ${s.targetMet === undefined ? 'not measured' : s.targetMet ? 'MET' : 'MISSED'}); ours/(curl + sha256sum) ${fmt(s.ratioToCurlWithHash, 2)}; ours/aria2c ${fmt(s.ratioToAria2c, 2)}`);
   if (s.verificationErrors.length > 0) {
     console.log(`\nVERIFICATION FAILED (${s.verificationErrors.length}):`);
     for (const e of s.verificationErrors.slice(0, 20)) console.log(`  ${e}`);

@@ -26,6 +26,8 @@ interface Settings {
   /** Single-target sizes for the RSS comparison, small then large; empty = skipped. */
   rssMiB: number[];
   clients: string[];
+  /** Times the list of clients runs, interleaved (ours, curl, ours, curl ...); the summary takes medians. */
+  rounds: number;
   /** Where an extra, profiled run of ours writes its .cpuprofile; undefined = no profile. */
   cpuProfDir: string | undefined;
   resultsFile: string;
@@ -55,6 +57,7 @@ function settingsFromEnv(): Settings {
     totalMiB: Math.round(envNumber('BENCH_SYNC_TOTAL_MIB', 4096)),
     rssMiB: rssSizes(),
     clients: (process.env.BENCH_SYNC_CLIENTS ?? 'ours,curl,aria2c').split(',').filter(Boolean),
+    rounds: Math.round(envNumber('BENCH_SYNC_ROUNDS', 1)),
     cpuProfDir: process.env.BENCH_SYNC_CPU_PROF || undefined,
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'sync-latest.json'),
   };
@@ -108,7 +111,7 @@ async function compareClients(work: string, catalog: Catalog, origin: Origin, p:
     results.push(r);
   };
   const curlParallel = p.maxConnectionsPerHost;
-  for (const client of s.clients) {
+  for (const client of Array.from({ length: s.rounds }, () => s.clients).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {
       const dataDir = join(work, 'ours-data');
