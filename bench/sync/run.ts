@@ -199,7 +199,7 @@ async function main(cleanup: GroupCleanup): Promise<number> {
   const p = parallelismOf(join(work, 'ours-data'));
   const catalog = await publishCatalog(join(work, 'origin'), mixedPlan(totalMiB));
   const origin = await startOrigin(work, catalog.repository, catalog.targets[0] as PublishedTarget, cleanup);
-  console.log(`bench: origin ${origin.url}; our sync: ${p.parallelTargets} targets at once, ${p.maxConnectionsPerHost} connections per target, ${p.segmentBytes / MiB} MiB segments; curl: --parallel-max ${p.maxConnectionsPerHost}`);
+  console.log(`bench: origin ${origin.url}; our sync: ${p.parallelTargets} targets at once, ${p.maxConnectionsPerHost} connections to the origin in all, ${p.segmentBytes / MiB} MiB segments; curl: --parallel-max ${p.maxConnectionsPerHost}`);
   const results = await compareClients(work, catalog, origin, p, s, cleanup);
   if (s.cpuProfDir) await profileOurs(work, catalog, origin, s.cpuProfDir, cleanup);
   await origin.stop();

@@ -284,7 +284,7 @@ t.test('plugsrv console in tmux, in a network namespace', skip ? { skip } : { ti
     await run('ip', ['-n', routerNs, 'link', 'set', routerIf, 'up']);
   });
 
-  await t.test('an AZERTY keyboard: the menu switches the layout, and Shift + the top row types an address', async (t) => {
+  await t.test('an AZERTY keyboard: the menu switches the layout, Shift + the top row types an address, Alt + à an @', async (t) => {
     await tmux.keys('Enter');
     await waitFor('Haut/Bas ou 1-7 : choisir');
     await tmux.type('6');
@@ -300,6 +300,12 @@ t.test('plugsrv console in tmux, in a network namespace', skip ? { skip } : { ti
     await tmux.type(asTyped(`${net}.50`));
     const form = await waitFor(`Adresse IP [${net}.50_`);
     t.match(flat(form), `Adresse IP [${net}.50_`, 'the address as printed on the keys');
+    // Alt + à stands in for AltGr + à (the US keymap has no AltGr characters): @ on AZERTY. The terminal sends ESC 0.
+    await tmux.keys('M-0');
+    const alt = await waitFor(`Adresse IP [${net}.50@_`);
+    t.match(flat(alt), `Adresse IP [${net}.50@_`, 'Alt + à typed @, not Escape then 0');
+    await tmux.keys('BSpace');
+    await waitFor(`Adresse IP [${net}.50_`);
     await tmux.keys('Escape');
     await waitFor('Haut/Bas ou 1-7 : choisir');
     t.equal(await readFile(networkFile, 'utf8'), keptFile, 'nothing applied');

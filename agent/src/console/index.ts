@@ -33,7 +33,7 @@ export {
   type LockoutState,
 } from './lockout.js';
 export { identityFileReader, identityFile, parseIdentity, type EnrollmentReader } from './enrollment.js';
-export { keyFromTerminalKit, key, type Key, type NamedKey } from './keys.js';
+export { AltJoiner, keyFromTerminalKit, key, type Key, type NamedKey } from './keys.js';
 export { initialState, update, MENU_ITEMS, IDLE_LOCK_MS, type ConsoleState, type ConsoleEvent, type Effect, type ScreenState, type Notice } from './state.js';
 export { renderFrame } from './view.js';
 export { selfcheckPages, SELFCHECK_PAGE_ROWS } from './view-selfcheck.js';

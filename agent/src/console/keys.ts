@@ -18,7 +18,12 @@ export type NamedKey =
   | 'ctrlC'
   | 'ctrlU';
 
-export type Key = { readonly kind: 'char'; readonly char: string } | { readonly kind: NamedKey };
+/**
+ * `alt`: a character typed with Alt held (the terminal sends ESC then the character). With the kernel's US keymap
+ * the site keyboard's AltGr characters (@ and # on AZERTY) are out of reach, so Alt + the key stands in for AltGr:
+ * the layout turns it into the character printed on the key's AltGr corner (layouts.ts).
+ */
+export type Key = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'alt'; readonly char: string } | { readonly kind: NamedKey };
 
 const TERMINAL_KIT_NAMES: Record<string, NamedKey> = {
   ENTER: 'enter',
@@ -43,8 +48,44 @@ const TERMINAL_KIT_NAMES: Record<string, NamedKey> = {
 /** Maps a terminal-kit `key` event to a Key; undefined for keys the console ignores. */
 export function keyFromTerminalKit(name: string, isCharacter: boolean): Key | undefined {
   if (isCharacter) return /^[\p{L}\p{N}\p{P}\p{S} ]$/u.test(name) ? { kind: 'char', char: name } : undefined;
+  // terminal-kit names Alt + a letter itself; Alt + anything else reaches joinAlt as ESCAPE then the character.
+  const letter = /^ALT_(SHIFT_)?([A-Z])$/.exec(name);
+  if (letter) return { kind: 'alt', char: letter[1] ? (letter[2] as string) : (letter[2] as string).toLowerCase() };
   const named = TERMINAL_KIT_NAMES[name];
   return named ? { kind: named } : undefined;
+}
+
+/**
+ * Joins an Escape and the character that came with it in the same read into Alt + that character (what a
+ * terminal sends for Alt + a key that is not a letter). An Escape alone is held until `flush` (the caller runs it
+ * once the read is handled: a human never types Escape then a key within one read). Pure but for the callbacks.
+ */
+export class AltJoiner {
+  private escapeHeld = false;
+
+  constructor(private readonly emit: (key: Key) => void) {}
+
+  push(key: Key): void {
+    if (this.escapeHeld && key.kind === 'char') {
+      this.escapeHeld = false;
+      this.emit({ kind: 'alt', char: key.char });
+      return;
+    }
+    this.flush();
+    if (key.kind === 'escape') this.escapeHeld = true;
+    else this.emit(key);
+  }
+
+  /** True when an Escape is held (the caller schedules flush). */
+  get holding(): boolean {
+    return this.escapeHeld;
+  }
+
+  flush(): void {
+    if (!this.escapeHeld) return;
+    this.escapeHeld = false;
+    this.emit({ kind: 'escape' });
+  }
 }
 
 export const key = {

@@ -114,6 +114,26 @@ export function translateKey(layout: Layout, us: string): string {
   return TABLES.get(layout)?.get(us) ?? us;
 }
 
+/**
+ * AltGr's characters, by the key the US keymap reads (unshifted): what the key's AltGr corner carries on each layout.
+ * The console takes Alt + the key for them (see keys.ts); 'us' has none (Alt + a key types nothing there).
+ */
+const ALTGR: Record<Layout, Readonly<Record<string, string>>> = {
+  us: {},
+  fr: { '2': '~', '3': '#', '4': '{', '5': '[', '6': '|', '7': '`', '8': '\\', '9': '^', '0': '@', '-': ']', '=': '}', e: '€' },
+  be: { '1': '|', '2': '@', '3': '#', '6': '^', '9': '{', '0': '}', '[': '[', ']': ']', '/': '~', '<': '\\', e: '€' },
+  ch: { '1': '¦', '2': '@', '3': '#', '4': '°', '5': '§', '6': '¬', '7': '|', '8': '¢', '-': '´', '=': '~', '[': '[', ']': ']', "'": '{', '\\': '}', '<': '\\', e: '€' },
+  de: { '2': '²', '3': '³', '7': '{', '8': '[', '9': ']', '0': '}', '-': '\\', q: '@', ']': '~', '<': '|', e: '€', m: 'µ' },
+  gb: { '4': '€', '`': '¦' },
+  es: { '`': '\\', '1': '|', '2': '@', '3': '#', '4': '~', '6': '¬', '[': '[', ']': ']', "'": '{', '\\': '}', e: '€' },
+  it: { '[': '[', ']': ']', ';': '@', "'": '#', e: '€' },
+};
+
+/** The character of the key's AltGr corner on `layout` for Alt + the key the US keymap read as `us`; '' when none. Pure. */
+export function translateAltGr(layout: Layout, us: string): string {
+  return ALTGR[layout][us] ?? '';
+}
+
 export function nextLayout(layout: Layout): Layout {
   return KEYBOARD_LAYOUTS[(KEYBOARD_LAYOUTS.indexOf(layout) + 1) % KEYBOARD_LAYOUTS.length] as Layout;
 }

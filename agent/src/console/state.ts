@@ -2,7 +2,7 @@
 import type { SelfcheckReport } from '../selfcheck/index.js';
 import { messagesFor, type Text } from './i18n.js';
 import type { Key } from './keys.js';
-import { nextLayout, translateKey, type Layout } from './layouts.js';
+import { nextLayout, translateAltGr, translateKey, type Layout } from './layouts.js';
 import { formFromStatus, validateNetworkForm, type FieldError, type FieldName, type NetworkFormValues } from './network-form.js';
 import { checkNewPassword, MAX_PASSWORD_LENGTH } from './password.js';
 import type { ApplyOutcome, ApplyStep, EnrollmentStatus, Lang, NetworkSettings, NetworkStatus, PasswordCheck, RevertOutcome, RevertWhy } from './types.js';
@@ -160,8 +160,8 @@ function onTick(state: ConsoleState): Step {
 
 function onKey(state: ConsoleState, typed: Key): Step {
   let key = typed;
-  if (key.kind === 'char') {
-    const char = translateKey(state.layout, key.char);
+  if (key.kind === 'char' || key.kind === 'alt') {
+    const char = key.kind === 'char' ? translateKey(state.layout, key.char) : translateAltGr(state.layout, key.char);
     if (char === '') return none(state);
     key = { kind: 'char', char };
   }

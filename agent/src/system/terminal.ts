@@ -2,7 +2,7 @@
 // and turns its key events into console keys. Full screen, hidden cursor, input grabbed; restored on close.
 import termkit from 'terminal-kit';
 import type { Frame, Key, Line, Style } from '../console/index.js';
-import { HEIGHT, keyFromTerminalKit } from '../console/index.js';
+import { AltJoiner, HEIGHT, keyFromTerminalKit } from '../console/index.js';
 
 type Term = typeof termkit.terminal;
 
@@ -42,9 +42,15 @@ export function openTerminalScreen(term: Term = termkit.terminal): TerminalScree
   term.fullscreen(true);
   term.hideCursor();
   term.grabInput(true);
+  const joiner = new AltJoiner((key) => {
+    for (const l of keyListeners) l(key);
+  });
   term.on('key', (name: string, _matches: unknown, data: { isCharacter?: boolean }) => {
     const key = keyFromTerminalKit(name, data?.isCharacter === true);
-    if (key) for (const l of keyListeners) l(key);
+    if (!key) return;
+    joiner.push(key);
+    // terminal-kit emits the keys of one read synchronously: an Escape still held after them was typed alone.
+    if (joiner.holding) setImmediate(() => joiner.flush());
   });
   term.on('resize', () => {
     painted = [];

@@ -1,7 +1,7 @@
 // Keyboard layouts: what each site keyboard has on the keys the kernel's US keymap reads.
 import t from 'tap';
 import { KEYBOARD_LAYOUTS as LAYOUTS } from '../../../agent/src/config/schema.js';
-import { nextLayout, translateKey } from '../../../agent/src/console/layouts.js';
+import { nextLayout, translateAltGr, translateKey } from '../../../agent/src/console/layouts.js';
 
 const typed = (layout: (typeof LAYOUTS)[number], us: string): string => [...us].map((c) => translateKey(layout, c)).join('');
 
@@ -32,6 +32,31 @@ t.test('every layout types every letter exactly once, in both cases', async (t) 
     const upper = new Set([...keys.toUpperCase(), ':', '<'].map((c) => translateKey(layout, c)).filter((c) => /^[A-Z]$/.test(c)));
     t.equal(out.size, 26, `${layout}: 26 lowercase letters`);
     t.equal(upper.size, 26, `${layout}: 26 uppercase letters`);
+  }
+});
+
+t.test('AltGr characters through Alt + the key (the US keymap has no AltGr for them)', async (t) => {
+  t.equal(translateAltGr('fr', '0'), '@', 'AZERTY: AltGr+à is @');
+  t.equal(translateAltGr('fr', '3'), '#');
+  t.equal(translateAltGr('fr', 'e'), '€');
+  t.equal(translateAltGr('be', '2'), '@');
+  t.equal(translateAltGr('de', 'q'), '@', 'QWERTZ: AltGr+Q is @');
+  t.equal(translateAltGr('ch', '2'), '@');
+  t.equal(translateAltGr('es', '2'), '@');
+  t.equal(translateAltGr('it', ';'), '@', 'Italian: AltGr+ò is @');
+  t.equal(translateAltGr('gb', '4'), '€');
+  t.equal(translateAltGr('fr', 'a'), '', 'a key without an AltGr character types nothing');
+  t.equal(translateAltGr('us', '2'), '', 'US: Alt + a key types nothing');
+  for (const layout of LAYOUTS) {
+    for (const us of '`1234567890-=qwertyuiop[]asdfghjkl;\'\\<zxcvbnm,./') {
+      const c = translateAltGr(layout, us);
+      t.ok(c === '' || [...c].length === 1, `${layout}: Alt+${us} types at most one character`);
+    }
+  }
+  // Every layout but US reaches @ (an e-mail-like password, a URL) somehow.
+  for (const layout of LAYOUTS.filter((l) => l !== 'us')) {
+    const reach = new Set([...'`1234567890-=qwertyuiop[]asdfghjkl;\'\\<zxcvbnm,./~!@#$%^&*()_+{}:"|>?'].flatMap((us) => [translateKey(layout, us), translateAltGr(layout, us)]));
+    t.ok(reach.has('@'), `${layout}: @ can be typed`);
   }
 });
 

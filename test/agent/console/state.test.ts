@@ -168,6 +168,9 @@ t.test('keyboard: the menu cycles the layouts, and an AZERTY typist\'s keys read
   // The keypad's digits and dot (the same bytes as the US top row) pass unchanged.
   d.press(key.named('ctrlU'), '10.0.0.7');
   t.match(d.state.screen, { name: 'network', form: { address: '10.0.0.7' } });
+  // Alt + the key stands in for AltGr: Alt+à is @ on AZERTY; Alt + a key without an AltGr character types nothing.
+  d.press(key.named('ctrlU'), 'a', { kind: 'alt', char: '0' }, { kind: 'alt', char: 'a' }, 'b');
+  t.match(d.state.screen, { name: 'network', form: { address: 'q@b' } });
 });
 
 t.test('network form: loading, editing, validation, apply', async (t) => {
