@@ -1,4 +1,6 @@
 // Fetch benchmark: `plugsrv fetch` against curl downloading the same packages from the same `plugsrv serve` on loopback, in the same run.
+// Settings: BENCH_FETCH_TOTAL_MIB (4096), BENCH_FETCH_CLIENTS (ours,curl), BENCH_FETCH_ROUNDS (1; interleaved, median
+// round-by-round ratio), BENCH_FETCH_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -11,6 +13,7 @@ import { runBench } from '../serve/cleanup.js';
 import { freeBytes, GiB, MiB, mixedPlan, type Catalog } from '../sync/catalog.js';
 import { GroupCleanup } from '../sync/cleanup.js';
 import { combine, runCurl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
+import { median, pairwiseRatios } from '../sync/report.js';
 import type { Origin } from '../sync/nginx.js';
 import { ensureTime, timed } from '../sync/timed.js';
 import { boxEnv, buildBox, serveBox } from './box.js';
@@ -26,6 +29,8 @@ interface Settings {
   /** Connections per package for ours, and files at once for curl. */
   parallel: number;
   clients: string[];
+  /** Times the client list runs, interleaved; the verdict is the median round-by-round ratio. */
+  rounds: number;
   resultsFile: string;
 }
 
@@ -36,6 +41,7 @@ function settingsFromEnv(): Settings {
     totalMiB: Math.round(total),
     parallel: 4,
     clients: (process.env.BENCH_FETCH_CLIENTS ?? 'ours,curl').split(',').filter(Boolean),
+    rounds: Math.max(1, Math.round(Number(process.env.BENCH_FETCH_ROUNDS ?? 1)) || 1),
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'fetch-latest.json'),
   };
 }
@@ -101,7 +107,10 @@ function describe(r: ClientResult, background: number): string {
 }
 
 interface Summary {
+  /** Medians over the rounds (each ratio pairs the runs of one round). */
   oursMibPerSecond: number;
+  /** ratioToCurlSynced round by round. */
+  ratiosToCurlSynced: number[];
   /** The headline: ours (sha256 + fsync) against curl + sync -f (fsync, no hash): both leave durable files. */
   ratioToCurlSynced: number;
   /** Same work on both sides: curl + sha256sum + sync -f. */
@@ -113,16 +122,16 @@ interface Summary {
 }
 
 function summarize(results: ClientResult[]): Summary {
-  const rate = (name: string): number => results.find((r) => r.name === name)?.mibPerSecond ?? NaN;
-  const curl = results.find((r) => r.name.startsWith('curl') && !r.name.includes('+'));
-  const ours = rate(OURS);
-  const synced = curl ? rate(`${curl.name} + sync -f`) : NaN;
+  const curlNamed = (suffix: string) => (r: ClientResult): boolean => r.name.startsWith('curl') && r.name.endsWith(suffix) && r.name.split('+').length === suffix.split('+').length;
+  const ratiosToCurlSynced = pairwiseRatios(results, OURS, curlNamed(' + sync -f'));
+  const synced = median(ratiosToCurlSynced);
   return {
-    oursMibPerSecond: ours,
-    ratioToCurlSynced: ours / synced,
-    ratioToCurlHashedSynced: curl ? ours / rate(`${curl.name} + sha256sum + sync -f`) : NaN,
-    ratioToCurlRaw: curl ? ours / curl.mibPerSecond : NaN,
-    targetMet: Number.isFinite(ours / synced) ? ours / synced >= TARGET_RATIO : undefined,
+    oursMibPerSecond: median(results.filter((r) => r.name === OURS).map((r) => r.mibPerSecond)),
+    ratiosToCurlSynced,
+    ratioToCurlSynced: synced,
+    ratioToCurlHashedSynced: median(pairwiseRatios(results, OURS, curlNamed(' + sha256sum + sync -f'))),
+    ratioToCurlRaw: median(pairwiseRatios(results, OURS, (r) => r.name.startsWith('curl') && !r.name.includes('+'))),
+    targetMet: Number.isFinite(synced) ? synced >= TARGET_RATIO : undefined,
     verificationErrors: results.flatMap((r) => r.errors),
   };
 }
@@ -130,15 +139,18 @@ function summarize(results: ClientResult[]): Summary {
 function printReport(results: ClientResult[], catalog: Catalog, s: Summary): void {
   console.log(`\n${catalog.targets.length} packages, ${fmt(catalog.totalBytes / MiB)} MiB, from plugsrv serve on 127.0.0.1 to a folder on the same disk:`);
   const header = ['client', 'MiB/s', 'wall s', 'ours/this', 'CPU s', 'CPU s/GiB', 'peak RSS MiB', 'server CPU s'];
-  const ours = results.find((r) => r.name === OURS);
-  const rows = results.map((r) => [r.name, fmt(r.mibPerSecond), fmt(r.wallSeconds, 2), r === ours ? '' : fmt((ours?.mibPerSecond ?? NaN) / r.mibPerSecond, 2), fmt(r.cpuSeconds, 2), fmt(r.cpuSecondsPerGiB, 2), fmt(r.peakRssBytes / MiB, 1), fmt(r.serverCpuSeconds, 2)]);
+  // Each row against our run of the same round.
+  const ourRuns = results.filter((r) => r.name === OURS);
+  const oursOfRound = (r: ClientResult): ClientResult | undefined => ourRuns[results.filter((x) => x.name === r.name).indexOf(r)];
+  const rows = results.map((r) => [r.name, fmt(r.mibPerSecond), fmt(r.wallSeconds, 2), r.name === OURS ? '' : fmt((oursOfRound(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2), fmt(r.cpuSeconds, 2), fmt(r.cpuSecondsPerGiB, 2), fmt(r.peakRssBytes / MiB, 1), fmt(r.serverCpuSeconds, 2)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
   const verdict = s.targetMet === undefined ? 'not measured' : s.targetMet ? 'MET' : 'MISSED';
-  console.log(`\nours/(curl + sync -f) ${fmt(s.ratioToCurlSynced, 2)} (target >= ${TARGET_RATIO}: ${verdict}); ours/(curl + sha256sum + sync -f) ${fmt(s.ratioToCurlHashedSynced, 2)}; ours/curl alone ${fmt(s.ratioToCurlRaw, 2)}`);
+  const rounds = s.ratiosToCurlSynced.length > 1 ? ` (median of ${s.ratiosToCurlSynced.length} rounds: ${s.ratiosToCurlSynced.map((r) => fmt(r, 2)).join(', ')})` : '';
+  console.log(`\nours/(curl + sync -f) ${fmt(s.ratioToCurlSynced, 2)}${rounds} (target >= ${TARGET_RATIO}: ${verdict}); ours/(curl + sha256sum + sync -f) ${fmt(s.ratioToCurlHashedSynced, 2)}; ours/curl alone ${fmt(s.ratioToCurlRaw, 2)}`);
   console.log('fairness: both write to the same kind of folder (a temp dir on the same file system) and both leave durable files: ours fsyncs each file and the folder, curl is followed by `sync -f` on its folder; ours also hashes every byte, which curl does not (the "+ sha256sum" row adds it).');
   if (s.verificationErrors.length > 0) {
     console.log(`\nVERIFICATION FAILED (${s.verificationErrors.length}):`);
@@ -171,7 +183,7 @@ async function main(cleanup: GroupCleanup): Promise<number> {
     console.log(describe(r, background));
     results.push(r);
   };
-  for (const client of s.clients) {
+  for (const client of Array.from({ length: s.rounds }, () => s.clients).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {
       const dir = join(work, 'ours-out');

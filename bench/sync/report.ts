@@ -41,7 +41,7 @@ function printRows(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const mid = Math.floor(v.length / 2);
@@ -52,7 +52,7 @@ function median(values: readonly number[]): number {
  * Ours against another client, round by round: the i-th run of ours against the i-th run of the other, which ran
  * next to it in time (this VM's speed drifts between runs far more than within a round).
  */
-function pairwiseRatios(results: readonly ClientResult[], oursName: string, other: (r: ClientResult) => boolean): number[] {
+export function pairwiseRatios(results: readonly ClientResult[], oursName: string, other: (r: ClientResult) => boolean): number[] {
   const ours = results.filter((r) => r.name === oursName);
   const others = results.filter(other);
   return ours.slice(0, others.length).map((r, i) => r.mibPerSecond / (others[i] as ClientResult).mibPerSecond);

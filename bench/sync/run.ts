@@ -1,4 +1,7 @@
 // Sync benchmark: `plugsrv sync now` against curl and aria2c fetching the same signed catalog from a local nginx; RSS vs target size.
+// Settings: BENCH_SYNC_TOTAL_MIB (catalog size, 4096), BENCH_SYNC_CLIENTS (ours,curl,aria2c), BENCH_SYNC_ROUNDS (times
+// the client list runs interleaved, 1; the verdict is the median round-by-round ratio), BENCH_SYNC_RSS_MIB ("1024,8192"
+// or off), BENCH_SYNC_CPU_PROF (a folder for an extra profiled run of ours), BENCH_SYNC_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
