@@ -48,7 +48,7 @@ const TERMINAL_KIT_NAMES: Record<string, NamedKey> = {
 /** Maps a terminal-kit `key` event to a Key; undefined for keys the console ignores. */
 export function keyFromTerminalKit(name: string, isCharacter: boolean): Key | undefined {
   if (isCharacter) return /^[\p{L}\p{N}\p{P}\p{S} ]$/u.test(name) ? { kind: 'char', char: name } : undefined;
-  // terminal-kit names Alt + a letter itself; Alt + anything else reaches joinAlt as ESCAPE then the character.
+  // terminal-kit names Alt + a letter itself; Alt + anything else comes as ESCAPE then the character (AltJoiner below joins them).
   const letter = /^ALT_(SHIFT_)?([A-Z])$/.exec(name);
   if (letter) return { kind: 'alt', char: letter[1] ? (letter[2] as string) : (letter[2] as string).toLowerCase() };
   const named = TERMINAL_KIT_NAMES[name];
