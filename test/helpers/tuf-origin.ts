@@ -16,6 +16,10 @@ export interface TufOrigin {
   /** Body bytes sent for target files. */
   targetBytesSent(): number;
   requests: string[];
+  /** The most target requests in flight at once so far. */
+  peakTargetRequests(): number;
+  /** TCP connections that carried at least one target request. */
+  targetConnections(): number;
   add(name: string, size: number, custom: TargetCustom, path?: string): Promise<{ path: string; sha256: string; bytes: Buffer }>;
   publish(now?: Date): Promise<void>;
 }
@@ -36,9 +40,21 @@ export async function startTufOrigin(t: { teardown(fn: () => unknown): void }, o
   let sent = 0;
   const requests: string[] = [];
   const link = opts.rateBytesPerSec ? new TokenBucket({ rateBytesPerSec: opts.rateBytesPerSec }) : undefined;
+  let inFlight = 0;
+  let peak = 0;
+  const targetSockets = new WeakSet<object>();
+  let targetSocketCount = 0;
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] as string);
     requests.push(path);
+    if (path.startsWith('/targets/')) {
+      peak = Math.max(peak, ++inFlight);
+      res.once('close', () => inFlight--);
+      if (!targetSockets.has(req.socket)) {
+        targetSockets.add(req.socket);
+        targetSocketCount++;
+      }
+    }
     const file = resolve(repository, `.${path}`);
     if (!file.startsWith(repository + sep)) {
       res.writeHead(400).end();
@@ -87,6 +103,8 @@ export async function startTufOrigin(t: { teardown(fn: () => unknown): void }, o
     trustedRoot: join(repository, 'metadata', '1.root.json'),
     targetBytesSent: () => sent,
     requests,
+    peakTargetRequests: () => peak,
+    targetConnections: () => targetSocketCount,
     async add(name, size, custom, path) {
       const bytes = randomBytes(size);
       const file = join(dir, name);

@@ -41,7 +41,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
   }
   const release = await acquireSyncLock(agent.dataDir);
   // One connection pool for the whole run: maxConnectionsPerHost holds across every target downloading at
-  // once, and connections are reused from target to target (the catalog's metadata and every target share a host).
+  // once, and connections are reused from target to target.
   const dispatcher = new UndiciAgent({ connections: agent.config.sync.maxConnectionsPerHost });
   try {
     const s = agent.config.sync;
@@ -78,7 +78,8 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
       opts.trigger,
     );
   } finally {
-    await dispatcher.close();
+    // Every download has settled by now: destroy cannot cut one short, and unlike close it cannot wait on a stuck socket.
+    await dispatcher.destroy();
     await release();
   }
 }

@@ -28,6 +28,21 @@ async function agentFor(t: { teardown(fn: () => unknown): void }, origin: TufOri
 
 const readyIds = async (agent: Agent): Promise<string[]> => (await agent.packages.listReady()).map((p) => p.id).sort();
 
+t.test('sync: maxConnectionsPerHost holds across the targets downloading at once, and connections are reused', async (t) => {
+  // Paced, so that the requests of both targets overlap; segments of 1 MiB, so that each target wants several.
+  const origin = await startTufOrigin(t, { rateBytesPerSec: 24 * 1024 * 1024 });
+  const added = [];
+  for (let i = 0; i < 4; i++) added.push(await origin.add(`PKG_${i}.bin`, 3 * 1024 * 1024 + i, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' }));
+  await origin.publish();
+  const agent = await agentFor(t, origin, { parallelTargets: 2, maxConnectionsPerHost: 2, segmentBytes: 1024 * 1024 });
+  const outcome = await syncOnce(agent, { trigger: 'now', rateBytesPerSec: 0 });
+  t.match(outcome, { result: 'ok', ready: 4, failed: 0 });
+  t.same(await readyIds(agent), added.map((a) => a.sha256).sort());
+  t.ok(origin.requests.filter((r) => r.startsWith('/targets/')).length > 4, 'the targets were fetched in several Range segments each');
+  t.equal(origin.peakTargetRequests(), 2, 'never more than 2 target requests at once (2 targets x 2 connections would be 4)');
+  t.ok(origin.targetConnections() <= 2, `the 4 targets went over at most 2 connections (${origin.targetConnections()})`);
+});
+
 t.test('sync: selected targets become ready packages; metadata is mirrored verbatim for LAN clients', async (t) => {
   const origin = await startTufOrigin(t);
   const soft = await origin.add('RLINK2_SOFT.bin', 300_000, { kind: 'soft', headUnit: 'R-LINK2', models: ['BJA'], version: '10.8', campaign: 'recall', releaseNotes: 'fix' });
