@@ -1,7 +1,7 @@
 // The measured clients: our `plugsrv sync now`, curl --parallel (raw, then + sha256sum, + sync), aria2c; each result is verified.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, CURL } from '../serve/setup.js';
 import { GiB, MiB, type Catalog, type PublishedTarget } from './catalog.js';
@@ -10,6 +10,7 @@ import type { Origin } from './nginx.js';
 import { timed, type TimedRun } from './timed.js';
 
 export const ARIA2C = '/usr/bin/aria2c';
+export const OPENSSL = '/usr/bin/openssl';
 export const SHA256SUM = '/usr/bin/sha256sum';
 const CURL_MAX_SECONDS = 3600;
 
@@ -177,6 +178,31 @@ export async function runCurl(dir: string, catalog: Catalog, origin: Origin, par
   if (lines.length !== catalog.targets.length) result.errors.push(`curl: ${lines.length} transfers reported, not ${catalog.targets.length}`);
   for (const l of bad.slice(0, 5)) result.errors.push(`curl: ${l}`);
   result.errors.push(...checkSizes('curl', dir, catalog.targets, outName));
+  return result;
+}
+
+/**
+ * The same duty as ours but for the fsync, done by C tools in one pass: curl x`parallel` files at once, each body
+ * written by tee and hashed as it streams by openssl (which uses the CPU's SHA instructions, as Node does; coreutils'
+ * sha256sum does not). A fairer reference for a verifying client than curl alone, which only copies bytes.
+ */
+export async function runCurlOpenssl(dir: string, catalog: Catalog, origin: Origin, parallel: number, cleanup: GroupCleanup): Promise<ClientResult> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const list = join(dir, '..', 'curl-openssl-list.txt');
+  await writeFile(list, catalog.targets.map((t) => `${t.urlPath} ${outName(t)}\n`).join(''));
+  // xargs passes each line's two words after the base URL: $0 = base, $1 = URL path, $2 = file name.
+  const each = `${CURL} -s --noproxy '*' --max-time ${CURL_MAX_SECONDS} "$0/$1" | tee "$OUT/$2" | ${OPENSSL} dgst -sha256 -r > "$OUT/$2.sha256"`;
+  const script = `OUT="$1" xargs -P ${parallel} -L 1 sh -c '${each.replace(/'/g, `'\\''`)}' "$2" < "$3"`;
+  const name = `curl x${parallel} | tee | openssl sha256`;
+  const { result } = await measure(name, catalog.totalBytes, origin, 'sh', ['-c', script, 'sh', dir, origin.url, list], clientEnv(), cleanup);
+  result.command = `xargs -P ${parallel}: curl -s URL | tee FILE | openssl dgst -sha256 (x${catalog.targets.length})`;
+  result.errors.push(...checkSizes(name, dir, catalog.targets, outName));
+  for (const t of catalog.targets) {
+    const sum = (await readFile(join(dir, `${outName(t)}.sha256`), 'utf8').catch(() => '')).slice(0, 64);
+    if (sum !== t.sha256) result.errors.push(`${name}: ${t.name} hashed to "${sum}", not the signed sha256`);
+  }
+  await rm(list, { force: true });
   return result;
 }
 

@@ -1,5 +1,5 @@
 // Sync benchmark: `plugsrv sync now` against curl and aria2c fetching the same signed catalog from a local nginx; RSS vs target size.
-// Settings: BENCH_SYNC_TOTAL_MIB (catalog size, 4096), BENCH_SYNC_CLIENTS (ours,curl,aria2c), BENCH_SYNC_ROUNDS (times
+// Settings: BENCH_SYNC_TOTAL_MIB (catalog size, 4096), BENCH_SYNC_CLIENTS (ours,curl,curl-openssl,aria2c), BENCH_SYNC_ROUNDS (times
 // the client list runs interleaved, 1; the verdict is the median round-by-round ratio), BENCH_SYNC_RSS_MIB ("1024,8192"
 // or off), BENCH_SYNC_CPU_PROF (a folder for an extra profiled run of ours), BENCH_SYNC_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { waitForQuiet } from '../serve/usage.js';
 import { buildCatalog, freeBytes, GiB, MiB, mixedPlan, planBytes, type Catalog, type PlannedTarget, type PublishedTarget } from './catalog.js';
 import { GroupCleanup } from './cleanup.js';
 import { runBench } from '../serve/cleanup.js';
-import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runFsSync, runOurs, runSha256sum, type ClientResult, type Parallelism } from './clients.js';
+import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runCurlOpenssl, runFsSync, runOurs, runSha256sum, type ClientResult, type Parallelism } from './clients.js';
 import { startOrigin, type Origin } from './nginx.js';
 import { printReport, summarize, type RssPoint, type RssScenario } from './report.js';
 import { ensureTime } from './timed.js';
@@ -59,7 +59,7 @@ function settingsFromEnv(): Settings {
   return {
     totalMiB: Math.round(envNumber('BENCH_SYNC_TOTAL_MIB', 4096)),
     rssMiB: rssSizes(),
-    clients: (process.env.BENCH_SYNC_CLIENTS ?? 'ours,curl,aria2c').split(',').filter(Boolean),
+    clients: (process.env.BENCH_SYNC_CLIENTS ?? 'ours,curl,curl-openssl,aria2c').split(',').filter(Boolean),
     rounds: Math.round(envNumber('BENCH_SYNC_ROUNDS', 1)),
     cpuProfDir: process.env.BENCH_SYNC_CPU_PROF || undefined,
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'sync-latest.json'),
@@ -128,11 +128,15 @@ async function compareClients(work: string, catalog: Catalog, origin: Origin, p:
       record(hashed, background);
       record(combine(`${raw.name} + sha256sum + sync -f`, [hashed, await runFsSync(dir, catalog, origin, cleanup)]), background);
       await rm(dir, { recursive: true, force: true });
+    } else if (client === 'curl-openssl') {
+      const dir = join(work, 'curl-openssl-out');
+      record(await runCurlOpenssl(dir, catalog, origin, curlParallel, cleanup), background);
+      await rm(dir, { recursive: true, force: true });
     } else if (client === 'aria2c') {
       const dir = join(work, 'aria2c-out');
       record(await runAria2c(dir, catalog, origin, p, cleanup), background);
       await rm(dir, { recursive: true, force: true });
-    } else throw new Error(`unknown client "${client}" in BENCH_SYNC_CLIENTS; use ours, curl, aria2c`);
+    } else throw new Error(`unknown client "${client}" in BENCH_SYNC_CLIENTS; use ours, curl, curl-openssl, aria2c`);
   }
   return results;
 }
