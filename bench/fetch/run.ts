@@ -1,5 +1,5 @@
 // Fetch benchmark: `plugsrv fetch` against curl downloading the same packages from the same `plugsrv serve` on loopback, in the same run.
-// Settings: BENCH_FETCH_TOTAL_MIB (4096), BENCH_FETCH_CLIENTS (ours,curl), BENCH_FETCH_ROUNDS (1; interleaved, median
+// Settings: BENCH_FETCH_TOTAL_MIB (4096), BENCH_FETCH_CLIENTS (ours,curl,curl-openssl), BENCH_FETCH_ROUNDS (1; interleaved, median
 // round-by-round ratio), BENCH_FETCH_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { waitForQuiet } from '../serve/usage.js';
 import { runBench } from '../serve/cleanup.js';
 import { freeBytes, GiB, MiB, mixedPlan, type Catalog } from '../sync/catalog.js';
 import { GroupCleanup } from '../sync/cleanup.js';
-import { combine, runCurl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
+import { combine, runCurl, runCurlOpenssl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
 import { median, pairwiseRatios } from '../sync/report.js';
 import type { Origin } from '../sync/nginx.js';
 import { ensureTime, timed } from '../sync/timed.js';
@@ -40,7 +40,7 @@ function settingsFromEnv(): Settings {
   return {
     totalMiB: Math.round(total),
     parallel: 4,
-    clients: (process.env.BENCH_FETCH_CLIENTS ?? 'ours,curl').split(',').filter(Boolean),
+    clients: (process.env.BENCH_FETCH_CLIENTS ?? 'ours,curl,curl-openssl').split(',').filter(Boolean),
     rounds: Math.max(1, Math.round(Number(process.env.BENCH_FETCH_ROUNDS ?? 1)) || 1),
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'fetch-latest.json'),
   };
@@ -117,6 +117,8 @@ interface Summary {
   ratioToCurlHashedSynced: number;
   /** Against curl alone (nothing durable, nothing verified): for information. */
   ratioToCurlRaw: number;
+  /** Against curl | tee | openssl sha256 (hashed with the CPU's SHA instructions, not durable). */
+  ratioToCurlOpenssl: number;
   targetMet: boolean | undefined;
   verificationErrors: string[];
 }
@@ -130,7 +132,8 @@ function summarize(results: ClientResult[]): Summary {
     ratiosToCurlSynced,
     ratioToCurlSynced: synced,
     ratioToCurlHashedSynced: median(pairwiseRatios(results, OURS, curlNamed(' + sha256sum + sync -f'))),
-    ratioToCurlRaw: median(pairwiseRatios(results, OURS, (r) => r.name.startsWith('curl') && !r.name.includes('+'))),
+    ratioToCurlRaw: median(pairwiseRatios(results, OURS, (r) => /^curl x\d+$/.test(r.name))),
+    ratioToCurlOpenssl: median(pairwiseRatios(results, OURS, (r) => r.name.endsWith('| openssl sha256'))),
     targetMet: Number.isFinite(synced) ? synced >= TARGET_RATIO : undefined,
     verificationErrors: results.flatMap((r) => r.errors),
   };
@@ -150,7 +153,7 @@ function printReport(results: ClientResult[], catalog: Catalog, s: Summary): voi
   for (const r of rows) console.log(line(r));
   const verdict = s.targetMet === undefined ? 'not measured' : s.targetMet ? 'MET' : 'MISSED';
   const rounds = s.ratiosToCurlSynced.length > 1 ? ` (median of ${s.ratiosToCurlSynced.length} rounds: ${s.ratiosToCurlSynced.map((r) => fmt(r, 2)).join(', ')})` : '';
-  console.log(`\nours/(curl + sync -f) ${fmt(s.ratioToCurlSynced, 2)}${rounds} (target >= ${TARGET_RATIO}: ${verdict}); ours/(curl + sha256sum + sync -f) ${fmt(s.ratioToCurlHashedSynced, 2)}; ours/curl alone ${fmt(s.ratioToCurlRaw, 2)}`);
+  console.log(`\nours/(curl + sync -f) ${fmt(s.ratioToCurlSynced, 2)}${rounds} (target >= ${TARGET_RATIO}: ${verdict}); ours/(curl + sha256sum + sync -f) ${fmt(s.ratioToCurlHashedSynced, 2)}; ours/(curl | tee | openssl sha256) ${fmt(s.ratioToCurlOpenssl, 2)}; ours/curl alone ${fmt(s.ratioToCurlRaw, 2)}`);
   console.log('fairness: both write to the same kind of folder (a temp dir on the same file system) and both leave durable files: ours fsyncs each file and the folder, curl is followed by `sync -f` on its folder; ours also hashes every byte, which curl does not (the "+ sha256sum" row adds it).');
   if (s.verificationErrors.length > 0) {
     console.log(`\nVERIFICATION FAILED (${s.verificationErrors.length}):`);
@@ -198,7 +201,11 @@ async function main(cleanup: GroupCleanup): Promise<number> {
       record(synced, background);
       record(combine(`${raw.name} + sha256sum + sync -f`, [synced, await runSha256sum(dir, catalog, origin, cleanup)]), background);
       await rm(dir, { recursive: true, force: true });
-    } else throw new Error(`unknown client "${client}" in BENCH_FETCH_CLIENTS; use ours, curl`);
+    } else if (client === 'curl-openssl') {
+      const dir = join(work, 'curl-openssl-out');
+      record(await runCurlOpenssl(dir, catalog, origin, s.parallel, cleanup), background);
+      await rm(dir, { recursive: true, force: true });
+    } else throw new Error(`unknown client "${client}" in BENCH_FETCH_CLIENTS; use ours, curl, curl-openssl`);
   }
   await origin.stop();
 
