@@ -1,39 +1,53 @@
 #!/usr/bin/env node
-// The `plugsrv` command: declares the program, registers each command group, maps errors to exit codes.
+// The `plugsrv` command: declares the program, registers the command group that is run (every group for the help),
+// maps errors to exit codes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { isPlugsrvError } from '../../../lib/errors.js';
-import { agentVersion } from '../app.js';
-import { registerCatalogCommands } from '../catalog/publish/index.js';
+import { packageRoot } from '../../../lib/package-root.js';
 import { exitCodeOf } from '../errors.js';
-import { registerConsoleCommand } from './console-command.js';
-import { registerFetchCommand } from './fetch-command.js';
-import { registerHwCommands } from './hw-command.js';
-import { registerFleetCommands } from './fleet-commands.js';
-import { registerDemoCommand, registerServeCommand } from './serve-commands.js';
-import { registerSelfcheckCommand } from './selfcheck-command.js';
-import { registerImportCommand, registerLockCommands } from './store-commands.js';
-import { registerSyncCommands } from './sync-commands.js';
+import { commandNamed } from './command-name.js';
 
-const program = new Command('plugsrv')
-  .description('Dealer-site update data server: serves vehicle software and map packages on the LAN.')
-  .version(agentVersion(), '-V, --version')
-  .option('-c, --config <file>', 'YAML configuration file (default /etc/plugsrv/plugsrv.yaml when it exists)')
-  .option('-d, --data-dir <dir>', 'data directory holding the state DB and the package store')
-  .showHelpAfterError();
+type Register = (program: Command) => void;
 
-registerServeCommand(program);
-registerImportCommand(program);
-registerSelfcheckCommand(program);
-registerLockCommands(program);
-registerCatalogCommands(program);
-registerSyncCommands(program);
-registerFetchCommand(program);
-registerHwCommands(program);
-registerFleetCommands(program);
-registerConsoleCommand(program);
-registerDemoCommand(program);
+/**
+ * The command groups in help order, each with the commands it declares. A group's module is imported only when one
+ * of its commands runs: importing all of them (the web server, the terminal UI, the fleet client ...) cost every
+ * start of every command about a second on the appliance's class of CPU.
+ */
+const GROUPS: ReadonlyArray<{ commands: readonly string[]; load(): Promise<Register> }> = [
+  { commands: ['serve'], load: async () => (await import('./serve-commands.js')).registerServeCommand },
+  { commands: ['import'], load: async () => (await import('./store-commands.js')).registerImportCommand },
+  { commands: ['selfcheck'], load: async () => (await import('./selfcheck-command.js')).registerSelfcheckCommand },
+  { commands: ['lock', 'unlock'], load: async () => (await import('./store-commands.js')).registerLockCommands },
+  { commands: ['catalog'], load: async () => (await import('../catalog/publish/index.js')).registerCatalogCommands },
+  { commands: ['sync'], load: async () => (await import('./sync-commands.js')).registerSyncCommands },
+  { commands: ['fetch'], load: async () => (await import('./fetch-command.js')).registerFetchCommand },
+  { commands: ['hw'], load: async () => (await import('./hw-command.js')).registerHwCommands },
+  { commands: ['fleet'], load: async () => (await import('./fleet-commands.js')).registerFleetCommands },
+  { commands: ['console'], load: async () => (await import('./console-command.js')).registerConsoleCommand },
+  { commands: ['demo'], load: async () => (await import('./serve-commands.js')).registerDemoCommand },
+];
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('plugsrv')
+    .description('Dealer-site update data server: serves vehicle software and map packages on the LAN.')
+    .version(version(), '-V, --version')
+    .option('-c, --config <file>', 'YAML configuration file (default /etc/plugsrv/plugsrv.yaml when it exists)')
+    .option('-d, --data-dir <dir>', 'data directory holding the state DB and the package store')
+    .showHelpAfterError();
+  const name = commandNamed(process.argv.slice(2));
+  const wanted = GROUPS.filter((g) => name !== undefined && g.commands.includes(name));
+  for (const group of wanted.length > 0 ? wanted : GROUPS) (await group.load())(program);
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
   const code = isPlugsrvError(err) ? `${err.code}: ` : '';
   process.stderr.write(`plugsrv: ${code}${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = isPlugsrvError(err) ? exitCodeOf(err) : 2;
