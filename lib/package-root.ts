@@ -1,5 +1,6 @@
-// Finds the project's root (the folder with package.json) so data files are found from sources and from dist/ alike.
-import { existsSync } from 'node:fs';
+// Finds the project's root (the folder with package.json) so data files are found from sources and from dist/ alike;
+// and its version, read without loading anything else (the CLIs print it before they load their commands).
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,4 +16,9 @@ export function packageRoot(): string {
   }
   cached = dir;
   return dir;
+}
+
+/** The version in the project's package.json (the agent's, the fleet's and the line's: one package). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -1,8 +1,7 @@
 // Wires the agent's parts once (state DB, blob store, repositories, VIN table) for the CLI commands; no singletons.
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../lib/log/index.js';
-import { packageRoot } from '../../lib/package-root.js';
+import { packageVersion } from '../../lib/package-root.js';
 import { loadVinTable, PackageRepository, type VinTable } from './catalog/index.js';
 import type { Config } from './config/index.js';
 import { openStateDb, type StateDb } from './db/index.js';
@@ -19,11 +18,6 @@ export interface Agent {
   readonly vinTable: VinTable;
   readonly version: string;
   close(): void;
-}
-
-export function agentVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /** Opens the state DB (applying migrations) and the store; `recover` runs the store's start-up recovery. */
@@ -46,7 +40,7 @@ export async function openAgent(config: Config, log: Logger, options: { recover?
     store,
     packages: new PackageRepository(state.db),
     vinTable: loadVinTable(),
-    version: agentVersion(),
+    version: packageVersion(),
     close: () => state.close(),
   };
 }

@@ -13,7 +13,7 @@ import { runBench } from '../serve/cleanup.js';
 import { freeBytes, GiB, MiB, mixedPlan, type Catalog } from '../sync/catalog.js';
 import { GroupCleanup } from '../sync/cleanup.js';
 import { combine, runCurl, runCurlOpenssl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
-import { median, pairwiseRatios } from '../sync/report.js';
+import { isCurlOpenssl, isRawCurl, median, oursOfRound, pairwiseRatios } from '../sync/report.js';
 import type { Origin } from '../sync/nginx.js';
 import { ensureTime, timed } from '../sync/timed.js';
 import { boxEnv, buildBox, serveBox } from './box.js';
@@ -124,16 +124,17 @@ interface Summary {
 }
 
 function summarize(results: ClientResult[]): Summary {
-  const curlNamed = (suffix: string) => (r: ClientResult): boolean => r.name.startsWith('curl') && r.name.endsWith(suffix) && r.name.split('+').length === suffix.split('+').length;
-  const ratiosToCurlSynced = pairwiseRatios(results, OURS, curlNamed(' + sync -f'));
+  const curl = results.find(isRawCurl)?.name;
+  const named = (name: string) => (r: ClientResult): boolean => r.name === name;
+  const ratiosToCurlSynced = pairwiseRatios(results, OURS, named(`${curl} + sync -f`));
   const synced = median(ratiosToCurlSynced);
   return {
     oursMibPerSecond: median(results.filter((r) => r.name === OURS).map((r) => r.mibPerSecond)),
     ratiosToCurlSynced,
     ratioToCurlSynced: synced,
-    ratioToCurlHashedSynced: median(pairwiseRatios(results, OURS, curlNamed(' + sha256sum + sync -f'))),
-    ratioToCurlRaw: median(pairwiseRatios(results, OURS, (r) => /^curl x\d+$/.test(r.name))),
-    ratioToCurlOpenssl: median(pairwiseRatios(results, OURS, (r) => r.name.endsWith('| openssl sha256'))),
+    ratioToCurlHashedSynced: median(pairwiseRatios(results, OURS, named(`${curl} + sha256sum + sync -f`))),
+    ratioToCurlRaw: median(pairwiseRatios(results, OURS, isRawCurl)),
+    ratioToCurlOpenssl: median(pairwiseRatios(results, OURS, isCurlOpenssl)),
     targetMet: Number.isFinite(synced) ? synced >= TARGET_RATIO : undefined,
     verificationErrors: results.flatMap((r) => r.errors),
   };
@@ -142,10 +143,8 @@ function summarize(results: ClientResult[]): Summary {
 function printReport(results: ClientResult[], catalog: Catalog, s: Summary): void {
   console.log(`\n${catalog.targets.length} packages, ${fmt(catalog.totalBytes / MiB)} MiB, from plugsrv serve on 127.0.0.1 to a folder on the same disk:`);
   const header = ['client', 'MiB/s', 'wall s', 'ours/this', 'CPU s', 'CPU s/GiB', 'peak RSS MiB', 'server CPU s'];
-  // Each row against our run of the same round.
-  const ourRuns = results.filter((r) => r.name === OURS);
-  const oursOfRound = (r: ClientResult): ClientResult | undefined => ourRuns[results.filter((x) => x.name === r.name).indexOf(r)];
-  const rows = results.map((r) => [r.name, fmt(r.mibPerSecond), fmt(r.wallSeconds, 2), r.name === OURS ? '' : fmt((oursOfRound(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2), fmt(r.cpuSeconds, 2), fmt(r.cpuSecondsPerGiB, 2), fmt(r.peakRssBytes / MiB, 1), fmt(r.serverCpuSeconds, 2)]);
+  const ourRunFor = oursOfRound(results, OURS);
+  const rows = results.map((r) => [r.name, fmt(r.mibPerSecond), fmt(r.wallSeconds, 2), r.name === OURS ? '' : fmt((ourRunFor(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2), fmt(r.cpuSeconds, 2), fmt(r.cpuSecondsPerGiB, 2), fmt(r.peakRssBytes / MiB, 1), fmt(r.serverCpuSeconds, 2)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(line(header));

@@ -60,9 +60,24 @@ export function pairwiseRatios(results: readonly ClientResult[], oursName: strin
   return ours.slice(0, others.length).map((r, i) => r.mibPerSecond / (others[i] as ClientResult).mibPerSecond);
 }
 
+/** curl alone (`curl x4`), not a row that adds a step to it or pipes it. */
+export function isRawCurl(r: ClientResult): boolean {
+  return /^curl x\d+$/.test(r.name);
+}
+
+/** The curl | tee | openssl sha256 row (runCurlOpenssl). */
+export function isCurlOpenssl(r: ClientResult): boolean {
+  return r.name.endsWith(' | openssl sha256');
+}
+
+/** For each row, our run of the same round: the n-th row of a client goes with the n-th run of ours. */
+export function oursOfRound(results: readonly ClientResult[], oursName: string): (r: ClientResult) => ClientResult | undefined {
+  const ours = results.filter((r) => r.name === oursName);
+  return (r) => ours[results.filter((x) => x.name === r.name).indexOf(r)];
+}
+
 export function summarize(results: readonly ClientResult[], oursName: string, rss: RssScenario | undefined): Summary {
-  const isCurl = (r: ClientResult): boolean => /^curl x\d+$/.test(r.name);
-  const ratiosToCurl = pairwiseRatios(results, oursName, isCurl);
+  const ratiosToCurl = pairwiseRatios(results, oursName, isRawCurl);
   const ratioToCurl = median(ratiosToCurl);
   return {
     oursMibPerSecond: median(results.filter((r) => r.name === oursName).map((r) => r.mibPerSecond)),
@@ -70,16 +85,14 @@ export function summarize(results: readonly ClientResult[], oursName: string, rs
     ratiosToCurl,
     ratioToCurlWithHash: median(pairwiseRatios(results, oursName, (r) => r.name.startsWith('curl') && r.name.endsWith('+ sha256sum'))),
     ratioToAria2c: median(pairwiseRatios(results, oursName, (r) => r.name.startsWith('aria2c'))),
-    ratioToCurlOpenssl: median(pairwiseRatios(results, oursName, (r) => r.name.endsWith('| openssl sha256'))),
+    ratioToCurlOpenssl: median(pairwiseRatios(results, oursName, isCurlOpenssl)),
     targetMet: Number.isFinite(ratioToCurl) ? ratioToCurl >= TARGET_RATIO_TO_CURL : undefined,
     verificationErrors: [...results.flatMap((r) => r.errors), ...(rss?.points.flatMap((p) => p.errors) ?? [])],
   };
 }
 
 export function printReport(results: readonly ClientResult[], oursName: string, totalBytes: number, targets: number, rss: RssScenario | undefined, s: Summary): void {
-  const ourRuns = results.filter((r) => r.name === oursName);
-  // Each row against our run of the same round (the n-th row of a client against the n-th run of ours).
-  const oursOfRound = (r: ClientResult): ClientResult | undefined => ourRuns[results.filter((x) => x.name === r.name).indexOf(r)];
+  const ourRunFor = oursOfRound(results, oursName);
   console.log(`\n${targets} targets, ${fmt(totalBytes / MiB)} MiB (${fmt(totalBytes / GiB, 2)} GiB), nginx on 127.0.0.1 (sendfile on):`);
   printRows(
     ['client', 'MiB/s', 'wall s', 'ours/this', 'CPU s/GiB', 'user s', 'sys s', 'peak RSS MiB', 'nginx CPU s/GiB'],
@@ -87,7 +100,7 @@ export function printReport(results: readonly ClientResult[], oursName: string, 
       r.name,
       fmt(r.mibPerSecond),
       fmt(r.wallSeconds, 2),
-      r.name === oursName ? '' : fmt((oursOfRound(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2),
+      r.name === oursName ? '' : fmt((ourRunFor(r)?.mibPerSecond ?? NaN) / r.mibPerSecond, 2),
       fmt(r.cpuSecondsPerGiB, 2),
       fmt(r.userSeconds, 2),
       fmt(r.sysSeconds, 2),

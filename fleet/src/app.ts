@@ -12,9 +12,7 @@ import { RateLimiter, type EnrollDeps } from './enroll/index.js';
 import { ErrorCode, FleetError } from './errors.js';
 import { Hub } from './hub/index.js';
 import { PolicyService } from './policy/index.js';
-import { fleetVersion } from './version.js';
-
-export { fleetVersion };
+import { packageVersion } from '../../lib/package-root.js';
 
 export interface Fleet {
   readonly config: Config;
@@ -99,7 +97,7 @@ export async function openFleet(config: Config, log: Logger, clock: () => number
     config,
     dataDir,
     log,
-    version: fleetVersion(),
+    version: packageVersion(),
     clock,
     startedAt: clock(),
     state,

@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // The `plugsrv` command: declares the program, registers the command group that is run (every group for the help),
 // maps errors to exit codes.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { isPlugsrvError } from '../../../lib/errors.js';
-import { packageRoot } from '../../../lib/package-root.js';
+import { packageVersion } from '../../../lib/package-root.js';
 import { exitCodeOf } from '../errors.js';
 import { commandNamed } from './command-name.js';
 
@@ -30,18 +28,15 @@ const GROUPS: ReadonlyArray<{ commands: readonly string[]; load(): Promise<Regis
   { commands: ['demo'], load: async () => (await import('./serve-commands.js')).registerDemoCommand },
 ];
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 async function main(): Promise<void> {
   const program = new Command('plugsrv')
     .description('Dealer-site update data server: serves vehicle software and map packages on the LAN.')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('-c, --config <file>', 'YAML configuration file (default /etc/plugsrv/plugsrv.yaml when it exists)')
     .option('-d, --data-dir <dir>', 'data directory holding the state DB and the package store')
     .showHelpAfterError();
-  const name = commandNamed(process.argv.slice(2));
+  const valueFlags = program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long].filter((f): f is string => f !== undefined));
+  const name = commandNamed(process.argv.slice(2), valueFlags);
   const wanted = GROUPS.filter((g) => name !== undefined && g.commands.includes(name));
   for (const group of wanted.length > 0 ? wanted : GROUPS) (await group.load())(program);
   await program.parseAsync(process.argv);

@@ -2,7 +2,7 @@
 // The `plugsrv-fleet` command: declares the program, registers each command group, maps errors to exit codes.
 import { Command } from 'commander';
 import { isPlugsrvError } from '../../../lib/errors.js';
-import { fleetVersion } from '../version.js';
+import { packageVersion } from '../../../lib/package-root.js';
 import { exitCodeOf } from '../errors.js';
 import { DEFAULT_URL } from './context.js';
 import { registerDeviceCommands } from './device-commands.js';
@@ -14,7 +14,7 @@ import { registerTokenCommands } from './token-commands.js';
 
 const program = new Command('plugsrv-fleet')
   .description('Fleet service for plugsrv appliances: enrollment CA, device registry, command hub, operator API and audit.')
-  .version(fleetVersion(), '-V, --version')
+  .version(packageVersion(), '-V, --version')
   .option('-c, --config <file>', 'YAML configuration file (default /etc/plugsrv/fleet.yaml when it exists)')
   .option('-d, --data-dir <dir>', 'fleet data directory (DB, generated CA, command key)')
   .option('--url <url>', `fleet API for client commands (default PLUGSRV_FLEET_URL or ${DEFAULT_URL})`)

@@ -1,6 +1,9 @@
 // The command a command line names, past the global options: main.ts registers only that command's group.
 import t from 'tap';
-import { commandNamed } from '../../../agent/src/cli/command-name.js';
+import { commandNamed as named } from '../../../agent/src/cli/command-name.js';
+
+// The global options of `plugsrv` that take a value.
+const commandNamed = (args: string[]): string | undefined => named(args, ['-c', '--config', '-d', '--data-dir']);
 
 t.test('the first word past the global options', async (t) => {
   t.equal(commandNamed(['sync', 'now', '--json']), 'sync');

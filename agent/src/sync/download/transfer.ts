@@ -267,35 +267,29 @@ export class Transfer {
    * record those offsets in the sidecar (atomic replace). Calls are serialised.
    */
   checkpoint(): Promise<void> {
+    return this.makeDurable(true);
+  }
+
+  /**
+   * The end of a transfer whose every byte is written: fsyncs the file, and does not rewrite the sidecar. The
+   * caller verifies the hash and then removes it, so a new record would live a few ms at most; a crash in between
+   * resumes from the last checkpoint (or the hint), which only refetches.
+   */
+  complete(): Promise<void> {
+    return this.makeDurable(false);
+  }
+
+  private makeDurable(recordSidecar: boolean): Promise<void> {
     const run = async (): Promise<void> => {
       await this.hinting; // never rejects; a hint landing after the final checkpoint would outlive the sidecar
       const snapshot = this.segments.map((s) => s.written);
       try {
         await this.handle.sync();
         this.segments.forEach((s, i) => (s.durable = Math.max(s.durable, snapshot[i] ?? s.durable)));
-        await writeSidecar(sidecarPath(this.partialPath), this.record());
+        if (recordSidecar) await writeSidecar(sidecarPath(this.partialPath), this.record());
       } catch (err) {
         throw diskError(err, this.partialPath);
       }
-    };
-    this.chain = this.chain.then(run, run);
-    return this.chain;
-  }
-
-  /**
-   * The end of a transfer whose every byte is written: fsyncs the file, and nothing else. The sidecar is not
-   * rewritten: the caller verifies the hash and then removes it, so a new record would live a few ms at most; a
-   * crash in between resumes from the last checkpoint (or the hint), which only refetches.
-   */
-  complete(): Promise<void> {
-    const run = async (): Promise<void> => {
-      await this.hinting;
-      try {
-        await this.handle.sync();
-      } catch (err) {
-        throw diskError(err, this.partialPath);
-      }
-      this.segments.forEach((s) => (s.durable = s.written));
     };
     this.chain = this.chain.then(run, run);
     return this.chain;
