@@ -55,6 +55,8 @@ export class FaultyOrigin {
   inFlight = 0;
   maxInFlight = 0;
   pacing: Pacing | undefined;
+  /** Once this many body bytes were sent in all, further bytes wait until it is raised or cleared (a client can never finish). */
+  holdAfterBytes: number | undefined;
   /** Faults with `persistent` apply to every matching request; the others to one request each, in order. */
   private queue: Injection[] = [];
   private persistent: Injection[] = [];
@@ -158,6 +160,8 @@ export class FaultyOrigin {
       if (res.destroyed) return;
       const chunk = body.subarray(off, Math.min(off + step, body.length, cutAt));
       if (chunk.length === 0) break;
+      while (this.holdAfterBytes !== undefined && this.bytesSent() >= this.holdAfterBytes && !res.destroyed) await delay(10);
+      if (res.destroyed) return;
       record.bytesSent += chunk.length;
       if (!res.write(chunk)) await untilEvent(res, 'drain');
       if (fault?.kind === 'stall' && off < fault.bytes && off + step >= fault.bytes) await Promise.race([delay(fault.ms), untilEvent(res, 'close')]);

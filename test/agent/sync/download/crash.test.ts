@@ -41,15 +41,22 @@ async function killMidway(t: Test, origin: FaultyOrigin, size: number): Promise<
   const dir = await tempDir(t);
   const job = { url: file.url, sha256: file.sha256, size, partialPath: join(dir, 'partial', `${file.sha256}.part`) };
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, MODULE, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
-  while ((await durableBytes(job.partialPath)) < size / 3) await delay(20);
-  // From here the origin slows down, so a loaded machine that wakes this test late still kills the child mid-file
-  // (at full pace it finished the 16 MiB before the kill once, on a busy CI host).
-  origin.pacing = { chunkBytes: 64 * 1024, delayMs: 200 };
+  // The origin holds back the last third: however late a loaded machine wakes this test, the child is still mid-file
+  // when it is killed (at full pace it once finished the 16 MiB first; then its sidecar was gone and this waited forever).
+  origin.holdAfterBytes = Math.floor((size * 2) / 3);
+  let exitedEarly = false;
+  const exited = new Promise<NodeJS.Signals | null>((res) =>
+    child.on('exit', (_code, signal) => {
+      exitedEarly = signal === null;
+      res(signal);
+    }),
+  );
+  while ((await durableBytes(job.partialPath)) < size / 3 && !exitedEarly) await delay(20);
   // Let the hint get ahead of the last checkpoint (checkpoints every MiB, hints every 256 KiB).
   await delay(30);
   child.kill('SIGKILL');
   t.equal(await exited, 'SIGKILL', 'the child died mid-download');
+  origin.holdAfterBytes = undefined;
   origin.pacing = undefined;
   return { job, etag: file.etag, left: JSON.parse(await readFile(sidecarPath(job.partialPath), 'utf8')) as Sidecar, hint: await hinted(job.partialPath) };
 }
