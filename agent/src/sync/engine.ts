@@ -9,7 +9,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
-import { evictionOrder, gcCandidates, priorityOf, selectTargets, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
+import { DownloadQueue, evictionOrder, gcCandidates, priorityOf, selectTargets, tierOf, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
   (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
@@ -161,10 +161,12 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   let failed = 0;
   let done = 0;
   let firstError: AgentError | undefined;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < fitting.length && !deps.signal?.aborted) {
-      const t = fitting[next++] as CatalogTarget;
+  const queue = new DownloadQueue(fitting, tierOf);
+  const slots = Math.max(1, Math.min(deps.parallelTargets, fitting.length));
+  // With two slots or more, slot 0 takes the largest of the current tier and the others go from the smallest.
+  const worker = async (slot: number): Promise<void> => {
+    while (queue.remaining > 0 && !deps.signal?.aborted) {
+      const t = (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst()) as CatalogTarget;
       try {
         await setTargetState(deps.db, t, 'downloading', clock());
         let lastSavedAt = clock();
@@ -204,7 +206,7 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.parallelTargets, fitting.length)) }, worker));
+  await Promise.all(Array.from({ length: slots }, (_, slot) => worker(slot)));
   failed += unfit;
   if (unfit > 0) firstError ??= new AgentError(ErrorCode.DISK_FULL, `${unfit} selected package(s) do not fit on this disk; see plugsrv sync status.`);
 

@@ -11,6 +11,7 @@ export {
   type SkipReason,
   type SyncPolicy,
 } from './select.js';
+export { DownloadQueue, tierOf } from './queue.js';
 export { isInWindow, nextWindowStart, parseWindow, systemTimeZone, windowEndAfter, type NightWindow } from './window.js';
 export { bandwidthFor, throttle, TokenBucket, type BandwidthPolicy, type TokenBucketOptions } from './token-bucket.js';
 export {
