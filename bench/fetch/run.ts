@@ -13,7 +13,7 @@ import { runBench } from '../serve/cleanup.js';
 import { freeBytes, GiB, MiB, mixedPlan, type Catalog } from '../sync/catalog.js';
 import { GroupCleanup } from '../sync/cleanup.js';
 import { combine, runCurl, runCurlOpenssl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
-import { isCurlOpenssl, isRawCurl, median, oursOfRound, pairwiseRatios } from '../sync/report.js';
+import { clientsOfRound, isCurlOpenssl, isRawCurl, median, oursOfRound, pairwiseRatios } from '../sync/report.js';
 import type { Origin } from '../sync/nginx.js';
 import { ensureTime, timed } from '../sync/timed.js';
 import { boxEnv, buildBox, serveBox } from './box.js';
@@ -185,7 +185,7 @@ async function main(cleanup: GroupCleanup): Promise<number> {
     console.log(describe(r, background));
     results.push(r);
   };
-  for (const client of Array.from({ length: s.rounds }, () => s.clients).flat()) {
+  for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {
       const dir = join(work, 'ours-out');

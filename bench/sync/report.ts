@@ -70,6 +70,17 @@ export function isCurlOpenssl(r: ClientResult): boolean {
   return r.name.endsWith(' | openssl sha256');
 }
 
+/**
+ * The clients of round `round` (0-based): the list rotated by one more each round, so that no client always runs
+ * right after the same other one. On this VM a run is slower after certain others (ours after curl: about twice
+ * the kernel CPU), and a fixed order would charge that to one client in every round.
+ */
+export function clientsOfRound<T>(clients: readonly T[], round: number): T[] {
+  if (clients.length === 0) return [];
+  const k = round % clients.length;
+  return [...clients.slice(k), ...clients.slice(0, k)];
+}
+
 /** For each row, our run of the same round: the n-th row of a client goes with the n-th run of ours. */
 export function oursOfRound(results: readonly ClientResult[], oursName: string): (r: ClientResult) => ClientResult | undefined {
   const ours = results.filter((r) => r.name === oursName);

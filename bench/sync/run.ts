@@ -16,7 +16,7 @@ import { GroupCleanup } from './cleanup.js';
 import { runBench } from '../serve/cleanup.js';
 import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runCurlOpenssl, runFsSync, runOurs, runSha256sum, type ClientResult, type Parallelism } from './clients.js';
 import { startOrigin, type Origin } from './nginx.js';
-import { printReport, summarize, type RssPoint, type RssScenario } from './report.js';
+import { clientsOfRound, printReport, summarize, type RssPoint, type RssScenario } from './report.js';
 import { ensureTime } from './timed.js';
 
 const OURS = 'plugsrv sync now';
@@ -114,7 +114,7 @@ async function compareClients(work: string, catalog: Catalog, origin: Origin, p:
     results.push(r);
   };
   const curlParallel = p.maxConnectionsPerHost;
-  for (const client of Array.from({ length: s.rounds }, () => s.clients).flat()) {
+  for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {
       const dataDir = join(work, 'ours-data');

@@ -1,7 +1,7 @@
 // The sync bench's verdict: medians of round-by-round ratios, and each reference client matched by its own name.
 import t from 'tap';
 import type { ClientResult } from '../../../bench/sync/clients.js';
-import { median, pairwiseRatios, summarize } from '../../../bench/sync/report.js';
+import { clientsOfRound, median, pairwiseRatios, summarize } from '../../../bench/sync/report.js';
 
 const OURS = 'plugsrv sync now';
 const run = (name: string, mibPerSecond: number): ClientResult => ({
@@ -47,4 +47,17 @@ t.test('no curl run: the target is not judged', async (t) => {
   const s = summarize([run(OURS, 100)], OURS, undefined);
   t.equal(s.targetMet, undefined);
   t.same(s.ratiosToCurl, []);
+});
+
+t.test('the clients take turns: each round starts with the next one, and rotated rounds still pair by round', async (t) => {
+  t.same([0, 1, 2, 3].map((r) => clientsOfRound(['ours', 'curl', 'curl-openssl'], r)), [
+    ['ours', 'curl', 'curl-openssl'],
+    ['curl', 'curl-openssl', 'ours'],
+    ['curl-openssl', 'ours', 'curl'],
+    ['ours', 'curl', 'curl-openssl'],
+  ]);
+  t.same(clientsOfRound([], 5), []);
+  // Round 2 ran curl before ours: the ratios still pair ours and curl of the same round.
+  const results = [run(OURS, 100), run('curl x4', 200), run('curl x4', 400), run(OURS, 300)];
+  t.same(pairwiseRatios(results, OURS, (r) => r.name === 'curl x4'), [0.5, 0.75]);
 });
