@@ -72,8 +72,8 @@ export function isCurlOpenssl(r: ClientResult): boolean {
 
 /**
  * The clients of round `round` (0-based): the list rotated by one more each round, so that no client always runs
- * right after the same other one. On this VM a run is slower after certain others (ours after curl: about twice
- * the kernel CPU), and a fixed order would charge that to one client in every round.
+ * right after the same other one. On this VM a run is slower after certain others (ours after curl: about 1.4
+ * times the kernel CPU), and a fixed order would charge that to one client in every round.
  */
 export function clientsOfRound<T>(clients: readonly T[], round: number): T[] {
   if (clients.length === 0) return [];
