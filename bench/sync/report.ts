@@ -1,4 +1,5 @@
-// Prints the sync bench's tables (throughput, CPU, RSS; RSS against target size) and judges ours against the 0.9 x curl target.
+// The sync bench's rounds and verdict (also used by the fetch bench): which client runs when in each round, which runs pair up,
+// the tables (throughput, CPU, RSS; RSS against target size), and ours judged against the 0.9 x curl target.
 import { GiB, MiB } from './catalog.js';
 import type { ClientResult } from './clients.js';
 

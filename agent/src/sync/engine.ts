@@ -9,7 +9,7 @@ import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
-import { DownloadQueue, evictionOrder, gcCandidates, priorityOf, selectTargets, tierOf, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
+import { compareUrgency, DownloadQueue, evictionOrder, gcCandidates, priorityOf, selectTargets, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
   (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
@@ -161,12 +161,12 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   let failed = 0;
   let done = 0;
   let firstError: AgentError | undefined;
-  const queue = new DownloadQueue(fitting, tierOf);
+  const queue = new DownloadQueue(fitting, compareUrgency);
   const slots = Math.max(1, Math.min(deps.parallelTargets, fitting.length));
   // With two slots or more, slot 0 takes the largest of the current tier and the others go from the smallest.
   const worker = async (slot: number): Promise<void> => {
-    while (queue.remaining > 0 && !deps.signal?.aborted) {
-      const t = (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst()) as CatalogTarget;
+    const next = (): CatalogTarget | undefined => (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst());
+    for (let t = next(); t !== undefined && !deps.signal?.aborted; t = next()) {
       try {
         await setTargetState(deps.db, t, 'downloading', clock());
         let lastSavedAt = clock();

@@ -3,6 +3,7 @@ export {
   CAMPAIGNS,
   campaignRank,
   compareTargets,
+  compareUrgency,
   priorityOf,
   selectTargets,
   type Campaign,
@@ -11,7 +12,7 @@ export {
   type SkipReason,
   type SyncPolicy,
 } from './select.js';
-export { DownloadQueue, tierOf } from './queue.js';
+export { DownloadQueue } from './queue.js';
 export { isInWindow, nextWindowStart, parseWindow, systemTimeZone, windowEndAfter, type NightWindow } from './window.js';
 export { bandwidthFor, throttle, TokenBucket, type BandwidthPolicy, type TokenBucketOptions } from './token-bucket.js';
 export {

@@ -1,9 +1,8 @@
 // Which target a download slot takes next: the most urgent tier first; inside it, one slot takes the largest, the others the smallest.
-import { campaignRank, priorityOf, type CatalogTarget } from './select.js';
 
 /**
- * The targets of one run, in selection order (compareTargets: campaign, priority, then size ascending), handed to
- * the download slots.
+ * The targets of one run, in selection order (compareTargets: urgency, then size ascending), handed to the
+ * download slots.
  *
  * Why two ends: small packages go fastest from the front (more of them ready sooner), but each one ends with
  * an fsync, a hash check and a commit, during which its connection idles; a run that keeps the largest package of
@@ -13,37 +12,40 @@ import { campaignRank, priorityOf, type CatalogTarget } from './select.js';
  */
 export class DownloadQueue<T> {
   private readonly taken: boolean[];
+  /** For each index, the last index of its tier (tiers are contiguous in selection order). */
+  private readonly tierEnd: number[];
+  /** At a tier's last index: the highest index of that tier that may still be free. */
+  private readonly back: number[];
   private front = 0;
-  private left: number;
 
   constructor(
     private readonly items: readonly T[],
-    /** Targets with the same key are in the same tier; the list holds each tier contiguously. */
-    private readonly tierOf: (item: T) => string,
+    /** 0 when two items are in the same tier (compareUrgency for targets). */
+    compareTier: (a: T, b: T) => number,
   ) {
     this.taken = items.map(() => false);
-    this.left = items.length;
+    this.tierEnd = new Array<number>(items.length);
+    for (let i = items.length - 1; i >= 0; i--) {
+      const sameAsNext = i + 1 < items.length && compareTier(items[i] as T, items[i + 1] as T) === 0;
+      this.tierEnd[i] = sameAsNext ? (this.tierEnd[i + 1] as number) : i;
+    }
+    this.back = [...this.tierEnd];
   }
 
-  /** Targets not taken yet. */
-  get remaining(): number {
-    return this.left;
-  }
-
-  /** The first target not taken yet: the smallest of the most urgent tier left. */
+  /** The first target not taken yet: the smallest of the most urgent tier left; undefined when all are taken. */
   takeFirst(): T | undefined {
     const i = this.firstFree();
     return i === undefined ? undefined : this.take(i);
   }
 
-  /** The last target not taken yet of the most urgent tier left: its largest. */
+  /** The last target not taken yet of the most urgent tier left: its largest; undefined when all are taken. */
   takeLargestOfTier(): T | undefined {
     const first = this.firstFree();
     if (first === undefined) return undefined;
-    const tier = this.tierOf(this.items[first] as T);
-    let j = first;
-    while (j + 1 < this.items.length && this.tierOf(this.items[j + 1] as T) === tier) j++;
+    const end = this.tierEnd[first] as number;
+    let j = this.back[end] as number;
     while (j > first && this.taken[j]) j--;
+    this.back[end] = j - 1;
     return this.take(j);
   }
 
@@ -54,12 +56,6 @@ export class DownloadQueue<T> {
 
   private take(i: number): T {
     this.taken[i] = true;
-    this.left--;
     return this.items[i] as T;
   }
-}
-
-/** The tier of a target in selection order: its campaign's rank and its priority (compareTargets' first keys). */
-export function tierOf(t: CatalogTarget): string {
-  return `${campaignRank(t.custom.campaign)}/${priorityOf(t)}`;
 }

@@ -62,14 +62,14 @@ export function priorityOf(target: CatalogTarget): number {
   return typeof p === 'number' && Number.isFinite(p) ? p : 0;
 }
 
-/** Selection order: campaign urgency, then higher priority, then smaller size (more packages ready sooner), then path. */
+/** Urgency: campaign first, then higher priority. 0: the same tier (the download queue keeps within one). */
+export function compareUrgency(a: CatalogTarget, b: CatalogTarget): number {
+  return campaignRank(a.custom.campaign) - campaignRank(b.custom.campaign) || priorityOf(b) - priorityOf(a);
+}
+
+/** Selection order: urgency, then smaller size (more packages ready sooner), then path. */
 export function compareTargets(a: CatalogTarget, b: CatalogTarget): number {
-  return (
-    campaignRank(a.custom.campaign) - campaignRank(b.custom.campaign) ||
-    priorityOf(b) - priorityOf(a) ||
-    a.size - b.size ||
-    (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
-  );
+  return compareUrgency(a, b) || a.size - b.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
 /** Patterns that are neither blank nor comments: the ones .dockerignore would keep. */
