@@ -95,7 +95,7 @@ t.test('hw burnin --profile qemu-virtual --level quick, for real on this machine
 
 t.test('a forced failing threshold: a failing report and exit code 7', burninTools ? { skip: burninTools } : {}, async (t) => {
   const dir = await tempDir(t);
-  const profile = await profileWith(t, 'qemu-virtual', 'minSeqReadMBps: 50', 'minSeqReadMBps: 1000000');
+  const profile = await profileWith(t, 'qemu-virtual', 'minSeqReadMBps: 15', 'minSeqReadMBps: 1000000');
   const r = await runCli(['hw', 'burnin', '--profile', profile, '--only', 'disk-seq', '--duration-scale', '0.25', '--out', join(dir, 'out'), '--scratch-dir', dir]);
   t.equal(r.code, 7, r.stderr);
   t.match(r.stderr, /^plugsrv: E_BURNIN_FAILED: burn-in failed: disk-seq\. See .*\.html for what was measured and what to do\./);
