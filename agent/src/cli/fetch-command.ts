@@ -6,7 +6,6 @@ import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
-import { Agent } from 'undici';
 import { systemErrorCode } from '../../../lib/errors.js';
 import { browseBoxes, type DiscoveredBox } from '../discovery/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
@@ -33,7 +32,7 @@ import {
   type PackageFilter,
   type ServerPackage,
 } from '../fetch/index.js';
-import { downloadTarget, sidecarPath } from '../sync/download/index.js';
+import { DownloadDispatcher, downloadTarget, sidecarPath } from '../sync/download/index.js';
 import { TokenBucket } from '../sync/policy/index.js';
 import { configFrom } from './context.js';
 
@@ -293,7 +292,7 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
   process.once('SIGTERM', onSignal);
   const rate = opts.maxRate ? new TokenBucket({ rateBytesPerSec: opts.maxRate }) : undefined;
   // One keep-alive pool for every package: PARALLEL_PACKAGES downloads of `connections` Range requests each.
-  const dispatcher = new Agent({ connections: opts.connections * PARALLEL_PACKAGES });
+  const dispatcher = new DownloadDispatcher(opts.connections * PARALLEL_PACKAGES);
   let fetched = 0;
   let failure: { err: unknown } | undefined;
   const fetchOne = async (p: Plan): Promise<void> => {
@@ -345,7 +344,7 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress.stop();
-    await dispatcher.close().catch(() => {});
+    await dispatcher.destroy().catch(() => {});
   }
   if (failure) throw failure.err;
   await rmdir(join(outDir, PARTIAL_DIR)).catch(() => {});

@@ -1,11 +1,10 @@
 // Wires a sync run from the agent's configuration: catalog client, policy, bandwidth bucket, downloader; and the runs' status.
 import { desc, eq } from 'drizzle-orm';
-import { Agent as UndiciAgent } from 'undici';
 import type { Agent } from '../app.js';
 import { tables } from '../db/index.js';
 import { AgentError, ErrorCode } from '../errors.js';
 import { CatalogClient } from './catalog-client.js';
-import { downloadTarget } from './download/index.js';
+import { DownloadDispatcher, downloadTarget } from './download/index.js';
 import { runSync, type SyncOutcome, type SyncProgress } from './engine.js';
 import { acquireSyncLock } from './run-lock.js';
 import { isInWindow, isUrgent, nextWindowStart, parseWindow, systemTimeZone, TokenBucket, windowEndAfter, type SyncPolicy } from './policy/index.js';
@@ -42,7 +41,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
   const release = await acquireSyncLock(agent.dataDir);
   // One connection pool for the whole run: maxConnectionsPerHost holds across every target downloading at
   // once, and connections are reused from target to target.
-  const dispatcher = new UndiciAgent({ connections: agent.config.sync.maxConnectionsPerHost });
+  const dispatcher = new DownloadDispatcher(agent.config.sync.maxConnectionsPerHost);
   try {
     const s = agent.config.sync;
     const bucket = new TokenBucket({ rateBytesPerSec: opts.rateBytesPerSec === Infinity ? 0 : opts.rateBytesPerSec });

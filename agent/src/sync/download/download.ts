@@ -1,7 +1,7 @@
 // downloadTarget: a verified, resumable, segmented download of one signed target into a partial file the store then adopts.
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
+import { DownloadDispatcher, type BodyDispatcher } from './dispatcher.js';
 import type { Logger } from '../../../../lib/log/index.js';
 import { AgentError, ErrorCode } from '../../errors.js';
 import { startDigester } from './digest.js';
@@ -49,7 +49,8 @@ export interface RetryPolicy {
 }
 
 export interface DownloadDeps {
-  dispatcher?: Dispatcher;
+  /** Connection pools shared with other downloads (kept open); by default each call has its own. */
+  dispatcher?: BodyDispatcher;
   maxConnectionsPerHost?: number;
   segmentBytes?: number;
   /** Bytes between fsync + sidecar checkpoints. */
@@ -142,8 +143,8 @@ function settingsOf(url: URL, deps: DownloadDeps): Settings {
  */
 export async function downloadTarget(job: DownloadJob, deps: DownloadDeps = {}): Promise<DownloadResult> {
   const s = settingsOf(checkJob(job), deps);
-  const own = deps.dispatcher ? undefined : new Agent({ connections: s.maxConnections });
-  const dispatcher = deps.dispatcher ?? (own as Agent);
+  const own = deps.dispatcher ? undefined : new DownloadDispatcher(s.maxConnections);
+  const dispatcher = deps.dispatcher ?? (own as DownloadDispatcher);
   try {
     for (let pass = 1; ; pass++) {
       const actual = await downloadAndVerify(job, s, dispatcher, deps);
@@ -162,7 +163,7 @@ export async function downloadTarget(job: DownloadJob, deps: DownloadDeps = {}):
       }
     }
   } finally {
-    await own?.close();
+    await own?.destroy();
   }
 }
 
@@ -173,7 +174,7 @@ const REWOUND = 'rewound';
  * One full pass: open or resume the partial, fetch the missing bytes, verify. Returns the file's sha256
  * (deleted when wrong), or REWOUND when the bytes resumed on the strength of the write hint were wrong.
  */
-async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Dispatcher, deps: DownloadDeps): Promise<string> {
+async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: BodyDispatcher, deps: DownloadDeps): Promise<string> {
   const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections, Math.max(s.segmentBytes, MAX_SEGMENT_BYTES)));
   const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress };
   let t: Transfer;
@@ -233,7 +234,7 @@ async function rewindHinted(job: DownloadJob, opened: Sidecar, hinted: number[])
 }
 
 /** Runs the segments; when the origin forces a restart from byte 0, starts over as one segment (bounded). */
-async function runWithRestarts(t: Transfer, s: Settings, dispatcher: Dispatcher, signal: AbortSignal | undefined): Promise<void> {
+async function runWithRestarts(t: Transfer, s: Settings, dispatcher: BodyDispatcher, signal: AbortSignal | undefined): Promise<void> {
   for (let restarts = 0; ; restarts++) {
     try {
       await runSegments(t, s, dispatcher, signal);
@@ -250,7 +251,7 @@ async function runWithRestarts(t: Transfer, s: Settings, dispatcher: Dispatcher,
 }
 
 /** Runs every unfinished segment, at most maxConnections at once; the first final error stops the others. */
-async function runSegments(t: Transfer, s: Settings, dispatcher: Dispatcher, outer: AbortSignal | undefined): Promise<void> {
+async function runSegments(t: Transfer, s: Settings, dispatcher: BodyDispatcher, outer: AbortSignal | undefined): Promise<void> {
   const inner = new AbortController();
   const signal = outer ? AbortSignal.any([outer, inner.signal]) : inner.signal;
   const pending = t.segments.filter((seg) => seg.written < seg.end);

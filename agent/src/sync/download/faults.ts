@@ -45,6 +45,11 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_HEADERS_OVERFLOW',
+  // Http1Client's (plain HTTP); its parse errors start with HPE_ like llhttp's.
+  'HTTP1_CLOSED',
+  'HTTP1_HEADERS_TIMEOUT',
+  'HTTP1_BODY_TIMEOUT',
+  'HTTP1_CONNECT_TIMEOUT',
 ]);
 
 export function isTransient(err: unknown): boolean {

@@ -1,5 +1,6 @@
 // One HTTP request for one span of the target: status and framing checks, then the body streamed to a sink, never past the span.
 import type { Dispatcher } from 'undici';
+import type { BodyDispatcher } from './dispatcher.js';
 import { AgentError, ErrorCode } from '../../errors.js';
 import { RestartFromZero, TransferFault, downloadFailed } from './faults.js';
 import { classifyStatus, displayUrl, framingProblem, parseContentRange, parseRetryAfter, rangeHeaders, validatorOf, type ByteSpan, type Validator } from './policy.js';
@@ -14,7 +15,7 @@ export interface RangeRequest {
 }
 
 export interface RequestOptions {
-  dispatcher: Dispatcher;
+  dispatcher: BodyDispatcher;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   signal: AbortSignal;
@@ -96,7 +97,8 @@ function overLength(req: RangeRequest, want: number): AgentError {
 
 /**
  * Fetches `req.span` into `sink`. Throws TransferFault (retry), RestartFromZero, AgentError (final), the
- * network error, or the signal's reason. Uses undici's dispatch with a handler, not request()'s body stream:
+ * network error, or the signal's reason. Uses a dispatch handler (undici's interface, which Http1Client also
+ * implements for plain HTTP), not request()'s body stream:
  * each chunk goes from the HTTP parser to the sink with no stream in between (a third of the main thread's
  * work per byte at LAN speed), and the parser pauses while the sink asks to wait.
  */

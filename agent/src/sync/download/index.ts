@@ -2,3 +2,4 @@
 export { downloadTarget, type DownloadDeps, type DownloadJob, type DownloadResult, type RetryPolicy } from './download.js';
 export { DOWNLOAD_FAILED } from './faults.js';
 export { sidecarPath, type Sidecar, type SegmentRecord } from './sidecar.js';
+export { DownloadDispatcher, type BodyDispatcher } from './dispatcher.js';

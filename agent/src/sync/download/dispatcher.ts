@@ -1,0 +1,35 @@
+// The downloader's connection pools: plain HTTP through our own kept-alive client, HTTPS through undici.
+import { Agent, type Dispatcher } from 'undici';
+import { Http1Client, type GetOptions } from './http1-client.js';
+
+/** What fetchRange needs of a dispatcher: undici's dispatch with the new handler API. */
+export interface BodyDispatcher {
+  dispatch(options: GetOptions & Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+}
+
+/**
+ * One pool per run or per command. `connections` holds per origin in each of the two clients. Plain-HTTP
+ * origins (the LAN box, the bench's and tests' loopback origins) are where the client is CPU-bound, and there
+ * Http1Client's body path costs less than half of undici's user CPU; HTTPS origins (the carmaker's cloud) are bound
+ * by the internet link and keep undici's TLS.
+ */
+export class DownloadDispatcher implements BodyDispatcher {
+  private readonly plain: Http1Client;
+  private tls: Agent | undefined;
+
+  constructor(private readonly connections: number) {
+    this.plain = new Http1Client({ connections });
+  }
+
+  dispatch(options: GetOptions & Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = typeof options.origin === 'string' ? options.origin : String(options.origin);
+    if (origin.startsWith('http:')) return this.plain.dispatch(options, handler);
+    this.tls ??= new Agent({ connections: this.connections });
+    return this.tls.dispatch(options, handler);
+  }
+
+  /** Ends every connection. Callers settle their downloads first, so nothing in flight is cut short. */
+  async destroy(): Promise<void> {
+    await Promise.all([this.plain.destroy(), this.tls?.destroy()]);
+  }
+}
