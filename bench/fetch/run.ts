@@ -1,6 +1,6 @@
 // Fetch benchmark: `plugsrv fetch` against curl downloading the same packages from the same `plugsrv serve` on loopback, in the same run.
 // Settings: BENCH_FETCH_TOTAL_MIB (4096), BENCH_FETCH_CLIENTS (ours,curl,curl-openssl), BENCH_FETCH_ROUNDS (1; interleaved, median
-// round-by-round ratio), BENCH_FETCH_WORK_PARENT, BENCH_RESULTS_FILE.
+// round-by-round ratio), BENCH_FETCH_WARMUP (an untimed curl run before the rounds, 1; 0 for none), BENCH_FETCH_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -31,6 +31,8 @@ interface Settings {
   clients: string[];
   /** Times the client list runs, interleaved; the verdict is the median round-by-round ratio. */
   rounds: number;
+  /** One untimed curl run before the measured ones. */
+  warmup: boolean;
   resultsFile: string;
 }
 
@@ -42,6 +44,7 @@ function settingsFromEnv(): Settings {
     parallel: 4,
     clients: (process.env.BENCH_FETCH_CLIENTS ?? 'ours,curl,curl-openssl').split(',').filter(Boolean),
     rounds: Math.max(1, Math.round(Number(process.env.BENCH_FETCH_ROUNDS ?? 1)) || 1),
+    warmup: Number(process.env.BENCH_FETCH_WARMUP ?? 1) > 0,
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'fetch-latest.json'),
   };
 }
@@ -185,6 +188,13 @@ async function main(cleanup: GroupCleanup): Promise<number> {
     console.log(describe(r, background));
     results.push(r);
   };
+  if (s.warmup) {
+    // As in the sync bench: the first client to write after the catalog is generated pays extra kernel CPU on this VM.
+    await prepare(catalog);
+    const dir = join(work, 'warmup-out');
+    console.log(`${describe(await runCurl(dir, catalog, origin, s.parallel, cleanup), 0)}  (warm-up, not counted)`);
+    await rm(dir, { recursive: true, force: true });
+  }
   for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {

@@ -1,7 +1,7 @@
 // Sync benchmark: `plugsrv sync now` against curl and aria2c fetching the same signed catalog from a local nginx; RSS vs target size.
 // Settings: BENCH_SYNC_TOTAL_MIB (catalog size, 4096), BENCH_SYNC_CLIENTS (ours,curl,curl-openssl,aria2c), BENCH_SYNC_ROUNDS (times
 // the client list runs interleaved, 1; the verdict is the median round-by-round ratio), BENCH_SYNC_RSS_MIB ("1024,8192"
-// or off), BENCH_SYNC_CPU_PROF (a folder for an extra profiled run of ours), BENCH_SYNC_WORK_PARENT, BENCH_RESULTS_FILE.
+// or off), BENCH_SYNC_WARMUP (an untimed curl run before the rounds, 1; 0 for none), BENCH_SYNC_CPU_PROF (a folder for an extra profiled run of ours), BENCH_SYNC_WORK_PARENT, BENCH_RESULTS_FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -31,6 +31,8 @@ interface Settings {
   clients: string[];
   /** Times the list of clients runs, interleaved (ours, curl, ours, curl ...); the summary takes medians. */
   rounds: number;
+  /** One untimed curl run before the measured ones (see compareClients). */
+  warmup: boolean;
   /** Where an extra, profiled run of ours writes its .cpuprofile; undefined = no profile. */
   cpuProfDir: string | undefined;
   resultsFile: string;
@@ -61,6 +63,7 @@ function settingsFromEnv(): Settings {
     rssMiB: rssSizes(),
     clients: (process.env.BENCH_SYNC_CLIENTS ?? 'ours,curl,curl-openssl,aria2c').split(',').filter(Boolean),
     rounds: Math.round(envNumber('BENCH_SYNC_ROUNDS', 1)),
+    warmup: envNumber('BENCH_SYNC_WARMUP', 1) > 0,
     cpuProfDir: process.env.BENCH_SYNC_CPU_PROF || undefined,
     resultsFile: process.env.BENCH_RESULTS_FILE ?? join(packageRoot(), 'bench', 'results', 'sync-latest.json'),
   };
@@ -114,6 +117,14 @@ async function compareClients(work: string, catalog: Catalog, origin: Origin, p:
     results.push(r);
   };
   const curlParallel = p.maxConnectionsPerHost;
+  if (s.warmup) {
+    // Right after the catalog is generated, the first client to write 4 GiB paid up to 2.5 times the kernel CPU of
+    // the next ones on this VM (free pages handed back to the host come back slowly), whichever client it was.
+    await prepare(catalog);
+    const dir = join(work, 'warmup-out');
+    console.log(`${describe(await runCurl(dir, catalog, origin, curlParallel, cleanup), 0)}  (warm-up, not counted)`);
+    await rm(dir, { recursive: true, force: true });
+  }
   for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);
     if (client === 'ours') {
