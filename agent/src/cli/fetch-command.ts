@@ -295,7 +295,7 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
   const dispatcher = new DownloadDispatcher(opts.connections * PARALLEL_PACKAGES);
   let fetched = 0;
   let failure: { err: unknown } | undefined;
-  const fetchOne = async (p: Plan): Promise<void> => {
+  const fetchOne = async (p: Plan, onTransferred: () => void): Promise<void> => {
     progress.start(p.pkg, await resumedBytes(p.partial));
     try {
       await downloadTarget(
@@ -307,6 +307,7 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
           maxConnectionsPerHost: opts.connections,
           signal: abort.signal,
           onProgress: (done) => progress.advance(p.pkg, done),
+          onTransferred,
           ...(rate ? { rate } : {}),
         },
       );
@@ -326,20 +327,27 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
     fetched++;
     progress.done(p.pkg, p.dest);
   };
+  // Packages still being fsynced, hash-checked and renamed after their bytes were all written.
+  const finishing: Array<Promise<void>> = [];
   // Two packages at a time: one's fsyncs and set-up overlap the other's transfer (small packages are mostly that).
+  // A worker moves on once its package's bytes are written, so the final fsync, hash check and rename overlap
+  // the next transfer too.
   const worker = async (): Promise<void> => {
     for (let p = todo.shift(); p && !failure; p = todo.shift()) {
-      try {
-        await fetchOne(p);
-      } catch (err) {
-        // The first failure is the one reported; the other download stops with its bytes kept for a resume.
+      let transferred = (): void => {};
+      const moveOn = new Promise<void>((resolve) => (transferred = resolve));
+      const work = fetchOne(p, transferred).catch((err: unknown) => {
+        // The first failure is the one reported; the other downloads stop with their bytes kept for a resume.
         failure ??= { err };
         abort.abort(err);
-      }
+      });
+      finishing.push(work);
+      await Promise.race([moveOn, work]);
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(PARALLEL_PACKAGES, todo.length) }, worker));
+    await Promise.all(finishing);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -12,7 +12,13 @@ import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
 import { compareUrgency, DownloadQueue, evictionOrder, gcCandidates, priorityOf, selectTargets, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
 
 export interface DownloadFn {
-  (job: { url: string; sha256: string; size: number; partialPath: string }, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ path: string; sha256: string; size: number }>;
+  (
+    job: { url: string; sha256: string; size: number; partialPath: string },
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+    /** Called once the bytes are all written, before the final fsync and hash check. */
+    onTransferred?: () => void,
+  ): Promise<{ path: string; sha256: string; size: number }>;
 }
 
 export interface SyncDeps {
@@ -163,50 +169,64 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
   let firstError: AgentError | undefined;
   const queue = new DownloadQueue(fitting, compareUrgency);
   const slots = Math.max(1, Math.min(deps.parallelTargets, fitting.length));
+  /** One target from start to its verdict; `onTransferred` once its bytes are all written. Never throws. */
+  const syncTarget = async (t: CatalogTarget, onTransferred: () => void): Promise<void> => {
+    try {
+      await setTargetState(deps.db, t, 'downloading', clock());
+      let lastSavedAt = clock();
+      const file = await deps.download(
+        { url: targetUrl(deps.originUrl, t), sha256: t.sha256, size: t.size, partialPath: join(partialDir, `${t.sha256}.part`) },
+        (done, total) => {
+          deps.onProgress?.({ event: 'target', path: t.path, done, total });
+          // Progress in the DB is for status only (durable offsets live in the sidecar): about one commit
+          // every 2 s per target keeps the status page live without costing the download. Every commit waits
+          // for an fsync on the main thread (synchronous=FULL), so none at the end: 'verified' follows.
+          const now = clock();
+          if (now - lastSavedAt >= 2000 && done < total) {
+            lastSavedAt = now;
+            void setTargetState(deps.db, t, 'downloading', clock(), { doneBytes: done }).catch(() => undefined);
+          }
+        },
+        deps.signal,
+        onTransferred,
+      );
+      await deps.store.adopt(file.path, { sha256: t.sha256, size: t.size }, { hashedByCaller: true });
+      // The package row and the target's state in one commit (one fsync instead of two).
+      await deps.db.batch([deps.packages.upsertQuery(t.sha256, metaOf(t), 'sync', clock()), targetStateQuery(deps.db, t, 'verified', clock(), { doneBytes: t.size })]);
+      bytesFetched += t.size;
+      done++;
+      deps.onProgress?.({ event: 'target-done', path: t.path, sha256: t.sha256, size: t.size });
+    } catch (err) {
+      // Stopped by the window end or a service stop: not a failure; the durable bytes resume next run.
+      if (deps.signal?.aborted) {
+        await setTargetState(deps.db, t, 'queued', clock()).catch(() => undefined);
+        return;
+      }
+      const e = err instanceof AgentError ? err : new AgentError(ErrorCode.ORIGIN, (err as Error).message, { cause: err });
+      failed++;
+      firstError ??= e;
+      await setTargetState(deps.db, t, 'failed', clock(), { error: `${e.code}: ${e.message}` });
+      deps.log.warn('sync: target failed', { path: t.path, code: e.code, error: e.message });
+      deps.onProgress?.({ event: 'target-failed', path: t.path, code: e.code, message: e.message });
+    }
+  };
+  // Targets whose bytes are all written, still being fsynced, hash-checked and adopted.
+  const finishing: Array<Promise<void>> = [];
   // With two slots or more, slot 0 takes the largest of the current tier and the others go from the smallest.
+  // A slot moves on as soon as its target's bytes are written: the final fsync, hash check and adoption (10 to
+  // 50 ms a target) overlap the next download instead of leaving the slot's connections idle.
   const worker = async (slot: number): Promise<void> => {
     const next = (): CatalogTarget | undefined => (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst());
     for (let t = next(); t !== undefined && !deps.signal?.aborted; t = next()) {
-      try {
-        await setTargetState(deps.db, t, 'downloading', clock());
-        let lastSavedAt = clock();
-        const file = await deps.download(
-          { url: targetUrl(deps.originUrl, t), sha256: t.sha256, size: t.size, partialPath: join(partialDir, `${t.sha256}.part`) },
-          (done, total) => {
-            deps.onProgress?.({ event: 'target', path: t.path, done, total });
-            // Progress in the DB is for status only (durable offsets live in the sidecar): about one commit
-            // every 2 s per target keeps the status page live without costing the download. Every commit waits
-            // for an fsync on the main thread (synchronous=FULL), so none at the end: 'verified' follows.
-            const now = clock();
-            if (now - lastSavedAt >= 2000 && done < total) {
-              lastSavedAt = now;
-              void setTargetState(deps.db, t, 'downloading', clock(), { doneBytes: done }).catch(() => undefined);
-            }
-          },
-          deps.signal,
-        );
-        await deps.store.adopt(file.path, { sha256: t.sha256, size: t.size }, { hashedByCaller: true });
-        // The package row and the target's state in one commit (one fsync instead of two).
-        await deps.db.batch([deps.packages.upsertQuery(t.sha256, metaOf(t), 'sync', clock()), targetStateQuery(deps.db, t, 'verified', clock(), { doneBytes: t.size })]);
-        bytesFetched += t.size;
-        done++;
-        deps.onProgress?.({ event: 'target-done', path: t.path, sha256: t.sha256, size: t.size });
-      } catch (err) {
-        // Stopped by the window end or a service stop: not a failure; the durable bytes resume next run.
-        if (deps.signal?.aborted) {
-          await setTargetState(deps.db, t, 'queued', clock()).catch(() => undefined);
-          break;
-        }
-        const e = err instanceof AgentError ? err : new AgentError(ErrorCode.ORIGIN, (err as Error).message, { cause: err });
-        failed++;
-        firstError ??= e;
-        await setTargetState(deps.db, t, 'failed', clock(), { error: `${e.code}: ${e.message}` });
-        deps.log.warn('sync: target failed', { path: t.path, code: e.code, error: e.message });
-        deps.onProgress?.({ event: 'target-failed', path: t.path, code: e.code, message: e.message });
-      }
+      let transferred = (): void => {};
+      const moveOn = new Promise<void>((resolve) => (transferred = resolve));
+      const work = syncTarget(t, transferred);
+      finishing.push(work);
+      await Promise.race([moveOn, work]);
     }
   };
   await Promise.all(Array.from({ length: slots }, (_, slot) => worker(slot)));
+  await Promise.all(finishing);
   failed += unfit;
   if (unfit > 0) firstError ??= new AgentError(ErrorCode.DISK_FULL, `${unfit} selected package(s) do not fit on this disk; see plugsrv sync status.`);
 

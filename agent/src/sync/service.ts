@@ -62,7 +62,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
         log: agent.log,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-        download: (job, onProgress, signal) =>
+        download: (job, onProgress, signal, onTransferred) =>
           downloadTarget(job, {
             dispatcher,
             maxConnectionsPerHost: s.maxConnectionsPerHost,
@@ -70,6 +70,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
             headersTimeoutMs: s.fetchTimeoutMs,
             rate: bucket,
             onProgress,
+            ...(onTransferred ? { onTransferred } : {}),
             log: agent.log,
             ...(signal ? { signal } : {}),
           }),

@@ -1,14 +1,15 @@
 // Sync end to end on loopback: a signed catalog from our publisher, verified and mirrored; every kind of tampering refused with its own code while the last good state stays served.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { appendFile, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import { silentLogger } from '../../../lib/log/index.js';
 import { openAgent, type Agent } from '../../../agent/src/app.js';
 import { loadConfig } from '../../../agent/src/config/index.js';
 import { startServeRole } from '../../../agent/src/serve/index.js';
-import { syncOnce, trustedMetadataExpiry } from '../../../agent/src/sync/index.js';
+import { catalogClientFor, policyFromConfig, runSync, syncOnce, trustedMetadataExpiry, type DownloadFn } from '../../../agent/src/sync/index.js';
 import { probeClock } from '../../../agent/src/selfcheck/probes/clock.js';
 import { generateKey, signerOf } from '../../../agent/src/catalog/publish/keys.js';
 import { tempDir } from '../../helpers/agent-process.js';
@@ -41,6 +42,38 @@ t.test('sync: maxConnectionsPerHost holds across the targets downloading at once
   t.ok(origin.requests.filter((r) => r.startsWith('/targets/')).length > 4, 'the targets were fetched in several Range segments each');
   t.equal(origin.peakTargetRequests(), 2, 'never more than 2 target requests at once (2 targets x 2 connections would be 4)');
   t.ok(origin.targetConnections() <= 2, `the 4 targets went over at most 2 connections (${origin.targetConnections()})`);
+});
+
+t.test('a slot starts its next target once the bytes of the last are written, while that one is still being checked', async (t) => {
+  const origin = await startTufOrigin(t);
+  const files: Buffer[] = [];
+  for (let i = 0; i < 2; i++) files.push((await origin.add(`PKG_${i}.bin`, 4096 + i, { kind: 'soft', headUnit: 'IVI', models: ['XBA'], version: '1' })).bytes);
+  await origin.publish();
+  const agent = await agentFor(t, origin, { parallelTargets: 1 });
+  // A download that reports its bytes written, then holds its final check until the test opens the gate.
+  const started: string[] = [];
+  let openGate = (): void => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const download: DownloadFn = async (job, _onProgress, _signal, onTransferred) => {
+    started.push(job.sha256);
+    const data = files.find((f) => sha(f) === job.sha256) as Buffer;
+    await mkdir(dirname(job.partialPath), { recursive: true });
+    await writeFile(job.partialPath, data);
+    onTransferred?.();
+    if (started.length === 1) await gate;
+    return { path: job.partialPath, sha256: job.sha256, size: job.size };
+  };
+  const s = agent.config.sync;
+  const run = runSync(
+    { db: agent.state.db, store: agent.store, packages: agent.packages, catalog: catalogClientFor(agent), policy: policyFromConfig(agent), originUrl: s.originUrl, dataDir: agent.dataDir, parallelTargets: 1, reserveBytes: 0, gcGraceMs: 0, log: silentLogger(), download },
+    'now',
+  );
+  const deadline = Date.now() + 5000;
+  while (started.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.equal(started.length, 2, 'the second target started while the first was held after its transfer (one slot)');
+  openGate();
+  t.match(await run, { result: 'ok', ready: 2, failed: 0 }, 'both end verified once the first is let through');
+  t.same(await readyIds(agent), files.map(sha).sort());
 });
 
 t.test('sync: selected targets become ready packages; metadata is mirrored verbatim for LAN clients', async (t) => {

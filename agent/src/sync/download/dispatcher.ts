@@ -1,5 +1,5 @@
 // The downloader's connection pools: plain HTTP through our own kept-alive client, HTTPS through undici.
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { Http1Client, type GetOptions } from './http1-client.js';
 
 /** What fetchRange needs of a dispatcher: undici's dispatch with the new handler API. */
@@ -7,15 +7,19 @@ export interface BodyDispatcher {
   dispatch(options: GetOptions & Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
 }
 
+/** Stands for the request when undici could not even be loaded: nothing to pause or abort. */
+const nothingStarted: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+
 /**
  * One pool per run or per command. `connections` holds per origin in each of the two clients. Plain-HTTP
  * origins (the LAN box, the bench's and tests' loopback origins) are where the client is CPU-bound, and there
- * Http1Client's body path costs less than half of undici's user CPU; HTTPS origins (the carmaker's cloud) are bound
- * by the internet link and keep undici's TLS.
+ * Http1Client's body path costs less than half of undici's user CPU; HTTPS origins (the carmaker's cloud) are
+ * bound by the internet link and keep undici's TLS. undici is loaded on the first HTTPS request only (0.16 s of
+ * a command's start otherwise).
  */
 export class DownloadDispatcher implements BodyDispatcher {
   private readonly plain: Http1Client;
-  private tls: Agent | undefined;
+  private tls: Promise<Agent> | undefined;
 
   constructor(private readonly connections: number) {
     this.plain = new Http1Client({ connections });
@@ -24,12 +28,16 @@ export class DownloadDispatcher implements BodyDispatcher {
   dispatch(options: GetOptions & Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const origin = typeof options.origin === 'string' ? options.origin : String(options.origin);
     if (origin.startsWith('http:')) return this.plain.dispatch(options, handler);
-    this.tls ??= new Agent({ connections: this.connections });
-    return this.tls.dispatch(options, handler);
+    this.tls ??= import('undici').then(({ Agent }) => new Agent({ connections: this.connections }));
+    this.tls.then(
+      (agent) => agent.dispatch(options, handler),
+      (err: unknown) => handler.onResponseError?.(nothingStarted, err instanceof Error ? err : new Error(String(err))),
+    );
+    return true;
   }
 
   /** Ends every connection. Callers settle their downloads first, so nothing in flight is cut short. */
   async destroy(): Promise<void> {
-    await Promise.all([this.plain.destroy(), this.tls?.destroy()]);
+    await Promise.all([this.plain.destroy(), this.tls?.then((agent) => agent.destroy())]);
   }
 }

@@ -71,6 +71,11 @@ export interface DownloadDeps {
   clock?(): number;
   rate?: RateLimit;
   onProgress?(doneBytes: number, totalBytes: number): void;
+  /**
+   * Called when every byte has been received and written, before the final fsync and hash check: the caller may
+   * start its next download while this one finishes (again after a second pass, if the first failed its hash).
+   */
+  onTransferred?(): void;
   signal?: AbortSignal;
   log?: Pick<Logger, 'info' | 'warn'>;
 }
@@ -191,6 +196,7 @@ async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Body
   try {
     try {
       await runWithRestarts(t, s, dispatcher, deps.signal);
+      deps.onTransferred?.();
       await t.complete();
     } catch (err) {
       await t.checkpoint().catch(() => {});

@@ -42,6 +42,23 @@ t.test('plain download: one request, hashed while written, progress to the end',
   t.equal(progress.at(-1), 1);
 });
 
+t.test('onTransferred: once every byte is written, before the final fsync and hash check resolve the download', async (t) => {
+  const { file, deps, job } = await setup(t);
+  let settled = false;
+  let written = 0;
+  const seen: Array<{ written: number; settled: boolean }> = [];
+  const download = downloadTarget(job, {
+    ...deps,
+    maxConnectionsPerHost: 3,
+    segmentBytes: MiB,
+    onProgress: (done) => (written = done),
+    onTransferred: () => seen.push({ written, settled }),
+  });
+  const r = await download.finally(() => (settled = true));
+  await expectFile(t, r.path, file.data);
+  t.same(seen, [{ written: job.size, settled: false }], 'called once, with every byte written, before the download settled');
+});
+
 t.test('segmented: ~20 MiB in parallel Range requests, never more than maxConnectionsPerHost at once', async (t) => {
   const size = 20 * MiB + 12345;
   const { origin, file, deps, job } = await setup(t, size);
