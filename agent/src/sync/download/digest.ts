@@ -20,7 +20,10 @@ const WORKER_READ_BYTES = MiB;
  * how far the file is written contiguously from byte 0, and calls restart() before it rewrites bytes from 0.
  */
 export interface Digester {
-  /** `chunks` were written at `offset` (the write completed); [0, prefix) is now written contiguously. */
+  /**
+   * `chunks` were written at `offset` (the write completed); [0, prefix) is now written contiguously. The chunks
+   * are reused once this returns: whatever needs their bytes takes them now.
+   */
   wrote(offset: number, chunks: readonly Buffer[], prefix: number): void;
   /** Bytes already hashed may be rewritten: drop what was hashed and start over from byte 0 (prefix 0). */
   restart(): void;

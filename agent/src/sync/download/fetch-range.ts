@@ -26,7 +26,8 @@ export interface BodySink {
   /** Sees the response's validator before any byte is written; throws RestartFromZero when the file changed. */
   onValidator(validator: Validator | undefined): void;
   /**
-   * Takes the next bytes of the span: undefined when it took them at once, or a promise to wait for before the
+   * Takes the next bytes of the span (a view the HTTP client may reuse once this returns: copy what must outlive
+   * the call): undefined when it took them at once, or a promise to wait for before the
    * next ones (the response is paused meanwhile: backpressure down to the socket). Throws on a final failure.
    */
   write(chunk: Buffer): Promise<void> | undefined;

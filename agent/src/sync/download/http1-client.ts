@@ -143,7 +143,7 @@ class Exchange implements Dispatcher.DispatchController {
   feed(input: Buffer): void {
     if (this.finished) return;
     if (this.paused) {
-      this.held.push(input);
+      this.held.push(Buffer.from(input)); // the read buffer is reused by the next read
       return;
     }
     this.received += input.length;
@@ -175,7 +175,7 @@ class Exchange implements Dispatcher.DispatchController {
         this.armBody();
         if (buf.length === 0) return;
         if (this.paused) {
-          this.held.push(buf);
+          this.held.push(Buffer.from(buf));
           return;
         }
       }
@@ -207,8 +207,8 @@ class Exchange implements Dispatcher.DispatchController {
       this.handler.onResponseData?.(this, data[i] as Buffer);
       if (this.finished) return;
       if (this.paused) {
-        // The decoder's views point into the socket's buffer, which stays valid: delivered on resume.
-        this.pending = data.slice(i + 1);
+        // The decoder's views point into the read buffer, which the next read reuses: copied, delivered on resume.
+        this.pending = data.slice(i + 1).map((d) => Buffer.from(d));
         return; // a decoder already done ends the exchange on resume
       }
     }
@@ -327,6 +327,12 @@ export class Http1Client {
   }
 
   private readonly sockets = new Set<net.Socket>();
+  /**
+   * Every socket of this client reads into this one buffer (`onread`): no fresh memory per read. A read is handed
+   * to its exchange at once, so the handler's chunk is valid only during onResponseData; whatever must outlive
+   * the call is copied (Transfer copies into its write buffers).
+   */
+  private readonly readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 
   private poolOf(origin: URL): OriginPool {
     const port = Number(origin.port || 80);
@@ -353,7 +359,16 @@ export class Http1Client {
 
   private connect(pool: OriginPool, first: Exchange): void {
     pool.open++;
-    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    const onBytes = (n: number, buf: Uint8Array): boolean => {
+      const ex = conn.exchange;
+      if (!ex) {
+        socket.destroy(); // bytes nobody asked for on an idle connection: it cannot be trusted any more
+        return false;
+      }
+      ex.feed(Buffer.from(buf.buffer, buf.byteOffset, n));
+      return !(conn.exchange?.paused ?? false); // false stops reading, as pause() did
+    };
+    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread: { buffer: this.readBuffer, callback: onBytes } });
     this.sockets.add(socket);
     const conn: Connection = { socket, exchange: undefined, served: 0 };
     const timer = setTimeout(() => socket.destroy(new Http1Error(`no connection to ${pool.host}:${pool.port} within ${this.connectTimeoutMs} ms`, 'HTTP1_CONNECT_TIMEOUT')), this.connectTimeoutMs).unref();
@@ -363,10 +378,6 @@ export class Http1Client {
       clearTimeout(timer);
       if (!first.done) first.start(conn);
       else this.release(pool, conn, false);
-    });
-    socket.on('data', (buf: Buffer) => {
-      if (conn.exchange) conn.exchange.feed(buf);
-      else socket.destroy(); // bytes nobody asked for on an idle connection: it cannot be trusted any more
     });
     socket.on('timeout', () => socket.destroy()); // an idle kept-alive connection past keepAliveMs
     socket.on('error', () => {}); // reported by 'close' below, with the error

@@ -31,9 +31,14 @@ export interface TransferHooks {
   writeBytes?: number;
 }
 
-/** A segment's received bytes on their way to the file. */
+/** A segment's received bytes on their way to the file, copied into pooled buffers of writeBytes each. */
 interface WriteQueue {
-  chunks: Buffer[];
+  /** Filled buffers waiting for the write. */
+  full: Buffer[];
+  /** The buffer being filled, and how far. */
+  current: Buffer | undefined;
+  fill: number;
+  /** Bytes queued: the full buffers and the current one's fill. */
   bytes: number;
   flushing: Promise<void> | undefined;
   error: unknown;
@@ -46,6 +51,38 @@ const FLUSH_AFTER_MS = 10;
 
 /** Batches a segment may hold (queued while one is written) before write() waits: bounds memory per connection. */
 const QUEUE_BATCHES = 2;
+
+/**
+ * Write buffers reused from batch to batch and from target to target. Received chunks are copied into them (the
+ * HTTP client hands out views of its read buffer, valid only until it returns): no fresh memory per chunk, whose
+ * first touch costs kernel time, most of all on a VM whose free memory goes back to the host.
+ */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  constructor(
+    readonly size: number,
+    private readonly keep: number,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  give(bufs: readonly Buffer[]): void {
+    for (const b of bufs) if (this.free.length < this.keep) this.free.push(b);
+  }
+}
+
+const pools = new Map<number, BufferPool>();
+
+/** At most this much memory stays pooled per buffer size between batches. */
+const POOL_KEEP_BYTES = 32 * 1024 * 1024;
+
+function poolOf(size: number): BufferPool {
+  let pool = pools.get(size);
+  if (!pool) pools.set(size, (pool = new BufferPool(size, Math.max(4, Math.floor(POOL_KEEP_BYTES / size)))));
+  return pool;
+}
 
 /** Writes `chunks` at `position`, going on after a short write. */
 async function writevAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<void> {
@@ -90,6 +127,7 @@ export class Transfer {
   private readonly queues = new Map<LiveSegment, WriteQueue>();
   private readonly hints: HintWriter;
   private readonly writeBytes: number;
+  private readonly pool: BufferPool;
   /** True once the transfer restarted from byte 0 (its segments no longer match the ones it opened with). */
   restarted = false;
 
@@ -106,6 +144,7 @@ export class Transfer {
     this.validator = sidecar.validator;
     this.done = this.segments.reduce((n, s) => n + s.written - s.start, 0);
     this.writeBytes = Math.max(1, hooks.writeBytes ?? 512 * 1024);
+    this.pool = poolOf(this.writeBytes);
     this.hints = new HintWriter(sidecarPath(partialPath));
     this.hasher = digester(this.prefix());
   }
@@ -150,14 +189,29 @@ export class Transfer {
   write(seg: LiveSegment, chunk: Buffer, signal: AbortSignal): Promise<void> | undefined {
     this.throwIfFailed();
     const rate = this.hooks.rate;
-    if (rate && !(rate.tryTake?.(chunk.length) ?? false)) return rate.take(chunk.length, signal).then(() => this.enqueue(seg, chunk));
+    if (rate && !(rate.tryTake?.(chunk.length) ?? false)) {
+      // `chunk` may be a view of the HTTP client's read buffer, valid only until we return: copied while it waits.
+      const kept = Buffer.from(chunk);
+      return rate.take(kept.length, signal).then(() => this.enqueue(seg, kept));
+    }
     return this.enqueue(seg, chunk);
   }
 
+  /** Copies `chunk` into the segment's pooled buffers (it may be a view the caller reuses once we return). */
   private enqueue(seg: LiveSegment, chunk: Buffer): Promise<void> | undefined {
     const q = this.queueOf(seg);
     if (q.error !== undefined) throw q.error;
-    q.chunks.push(chunk);
+    for (let at = 0; at < chunk.length; ) {
+      q.current ??= this.pool.take();
+      const n = chunk.copy(q.current, q.fill, at);
+      at += n;
+      q.fill += n;
+      if (q.fill === q.current.length) {
+        q.full.push(q.current);
+        q.current = undefined;
+        q.fill = 0;
+      }
+    }
     q.bytes += chunk.length;
     if (!q.flushing && q.bytes >= this.writeBytes) this.flush(seg, q);
     else if (!q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
@@ -191,7 +245,7 @@ export class Transfer {
 
   private queueOf(seg: LiveSegment): WriteQueue {
     let q = this.queues.get(seg);
-    if (!q) this.queues.set(seg, (q = { chunks: [], bytes: 0, flushing: undefined, error: undefined, timer: undefined }));
+    if (!q) this.queues.set(seg, (q = { full: [], current: undefined, fill: 0, bytes: 0, flushing: undefined, error: undefined, timer: undefined }));
     return q;
   }
 
@@ -209,12 +263,21 @@ export class Transfer {
       clearTimeout(q.timer);
       q.timer = undefined;
     }
-    const chunks = q.chunks;
+    const owned = q.full;
+    const chunks = [...owned];
+    if (q.current && q.fill > 0) {
+      chunks.push(q.current.subarray(0, q.fill));
+      owned.push(q.current);
+      q.current = undefined;
+      q.fill = 0;
+    }
     const bytes = q.bytes;
-    q.chunks = [];
+    q.full = [];
     q.bytes = 0;
     q.flushing = this.writeAt(seg, chunks, bytes).then(
       () => {
+        // Written and seen by the hasher (wrote() takes the bytes at once): the buffers can take new ones.
+        this.pool.give(owned);
         q.flushing = undefined;
         if (q.bytes >= this.writeBytes) this.flush(seg, q);
       },
