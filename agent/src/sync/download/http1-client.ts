@@ -80,6 +80,8 @@ class Exchange implements Dispatcher.DispatchController {
 
   constructor(
     readonly opts: GetOptions,
+    /** The request head, checked before the exchange was queued. */
+    private readonly requestText: string,
     readonly handler: Handler,
     private readonly client: Http1Client,
     readonly pool: OriginPool,
@@ -94,9 +96,13 @@ class Exchange implements Dispatcher.DispatchController {
     this.conn = conn;
     conn.exchange = this;
     conn.socket.resume();
-    const headersTimeout = this.opts.headersTimeout ?? 300_000;
-    this.arm(headersTimeout, () => this.fail(new Http1Error(`no response head within ${headersTimeout} ms`, 'HTTP1_HEADERS_TIMEOUT')));
-    conn.socket.write(requestHead(this.opts.path, this.pool.hostHeader, this.opts.headers ?? {}));
+    this.armHeaders();
+    conn.socket.write(this.requestText);
+  }
+
+  private armHeaders(): void {
+    const ms = this.opts.headersTimeout ?? 300_000;
+    this.arm(ms, () => this.fail(new Http1Error(`no response head within ${ms} ms`, 'HTTP1_HEADERS_TIMEOUT')));
   }
 
   pause(): void {
@@ -128,7 +134,8 @@ class Exchange implements Dispatcher.DispatchController {
         return;
       }
     }
-    this.armBody();
+    if (this.head) this.armBody();
+    else if (this.conn) this.armHeaders(); // paused before the head: its wait starts again
     this.conn?.socket.resume();
   }
 
@@ -298,7 +305,16 @@ export class Http1Client {
     if (origin.protocol !== 'http:') throw new TypeError(`Http1Client speaks plain HTTP only, not ${origin.protocol}`);
     if ((opts.method ?? 'GET') !== 'GET') throw new TypeError('Http1Client sends GET requests only');
     const pool = this.poolOf(origin);
-    const ex = new Exchange(opts, handler, this, pool);
+    let requestText: string;
+    try {
+      requestText = requestHead(opts.path, pool.hostHeader, opts.headers ?? {});
+    } catch (err) {
+      const refused = new Exchange(opts, '', handler, this, pool);
+      handler.onRequestStart?.(refused, {});
+      refused.fail(err);
+      return true;
+    }
+    const ex = new Exchange(opts, requestText, handler, this, pool);
     handler.onRequestStart?.(ex, {});
     if (ex.done) return true;
     if (this.closing) {

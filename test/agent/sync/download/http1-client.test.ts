@@ -271,3 +271,12 @@ t.test('refused connections and a closed client fail clearly', async (t) => {
   await t.rejects(get(client, s.url), { code: 'HTTP1_CLIENT_CLOSED' });
   t.throws(() => client.dispatch({ origin: 'https://127.0.0.1', path: '/' }, {}), { message: /plain HTTP only/ });
 });
+
+t.test('a request that would not be valid HTTP is refused before anything is sent', async (t) => {
+  const s = await serve(t, (socket) => ok(socket, 'x'));
+  const client = new Http1Client({ connections: 1 });
+  t.teardown(() => client.destroy());
+  await t.rejects(get(client, s.url, { path: '/a\r\nX-Injected: 1' }), { code: 'HPE_PLUGSRV_INVALID', message: /not a valid origin-form target/ });
+  await t.rejects(get(client, s.url, { headers: { range: 'bytes=0-1\r\nX-Injected: 1' } }), { code: 'HPE_PLUGSRV_INVALID' });
+  t.equal(s.connections(), 0, 'no connection was even opened');
+});
