@@ -102,6 +102,20 @@ function get(client: Http1Client, url: string, o: GetOpts = {}): Promise<Got> {
   });
 }
 
+/** A client of one connection per origin, destroyed at the end of the test. */
+function clientOf(t: { teardown(fn: () => unknown): void }, connections = 1): Http1Client {
+  const client = new Http1Client({ connections });
+  t.teardown(() => client.destroy());
+  return client;
+}
+
+/** Two GETs get `body` each, over two connections: the first socket was not reused. */
+async function twiceOnTwoSockets(tt: Pick<typeof t, 'equal'>, client: Http1Client, s: Server, body: string): Promise<void> {
+  tt.equal((await get(client, s.url)).body.toString(), body);
+  tt.equal((await get(client, s.url)).body.toString(), body);
+  tt.equal(s.connections(), 2, 'the first connection was not used again');
+}
+
 function ok(socket: net.Socket, body: Buffer | string, extra = ''): void {
   const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n${extra}\r\n`);
@@ -110,8 +124,7 @@ function ok(socket: net.Socket, body: Buffer | string, extra = ''): void {
 
 t.test('keep-alive: sequential requests share one connection, with the path and headers sent', async (t) => {
   const s = await serve(t, (socket, _r, i) => ok(socket, `body ${i}`));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   for (let i = 0; i < 3; i++) t.equal((await get(client, s.url, { path: `/f?i=${i}`, headers: { range: 'bytes=0-4' } })).body.toString(), `body ${i}`);
   t.equal(s.connections(), 1, 'one TCP connection for three requests');
   t.match(s.requests[2], /^GET \/f\?i=2 HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\nrange: bytes=0-4$/);
@@ -119,8 +132,7 @@ t.test('keep-alive: sequential requests share one connection, with the path and 
 
 t.test('the connection limit holds per origin; every request is answered', async (t) => {
   const s = await serve(t, (socket, _r, i) => setTimeout(() => ok(socket, Buffer.alloc(100_000, i)), 20));
-  const client = new Http1Client({ connections: 2 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t, 2);
   const all = await Promise.all(Array.from({ length: 8 }, () => get(client, s.url)));
   t.equal(all.length, 8);
   for (const r of all) t.equal(r.body.length, 100_000);
@@ -132,8 +144,7 @@ t.test('a large body paused after every chunk arrives whole; pauses do not count
   const big = Buffer.alloc(4 * 1024 * 1024);
   for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
   const s = await serve(t, (socket) => ok(socket, big));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   const r = await get(client, s.url, { pauseMs: 1 });
   t.ok(r.body.equals(big), '4 MiB, byte for byte');
   const slow = await get(client, s.url, { pauseMs: 150, bodyTimeout: 100, abortAfter: Infinity }).catch((err: Error) => err);
@@ -145,8 +156,7 @@ t.test('chunked bodies, paused mid-input, decode whole; the connection is reused
     socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
     socket.write('3\r\nabc\r\n4\r\ndefg\r\n1;x=y\r\nh\r\n0\r\nT: 1\r\n\r\n');
   });
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   t.equal((await get(client, s.url, { pauseMs: 5 })).body.toString(), 'abcdefgh');
   t.equal((await get(client, s.url)).body.toString(), 'abcdefgh');
   t.equal(s.connections(), 1);
@@ -157,8 +167,7 @@ t.test('1xx answers are skipped; the real status is reported', async (t) => {
     socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     setTimeout(() => ok(socket, 'done'), 10);
   });
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   const r = await get(client, s.url);
   t.equal(r.status, 200);
   t.equal(r.body.toString(), 'done');
@@ -168,8 +177,7 @@ t.test('a kept-alive socket the origin closed as the next GET went out: it goes 
   // The second request lands on the kept-alive socket and the origin drops it unanswered, as when its idle
   // timeout fires at the same moment: a GET is safe to repeat, so the caller never sees it.
   const s = await serve(t, (socket, _r, i) => (i === 1 ? socket.destroy() : ok(socket, `n${i}`)));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   t.equal((await get(client, s.url)).body.toString(), 'n0');
   t.equal((await get(client, s.url)).body.toString(), 'n2', 'answered by the third request, on a new connection');
   t.equal(s.connections(), 2);
@@ -181,15 +189,13 @@ t.test('a kept-alive socket the origin closed as the next GET went out: it goes 
 
 t.test('no response head in time: HTTP1_HEADERS_TIMEOUT', async (t) => {
   const s = await serve(t, () => {});
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url, { headersTimeout: 100 }), { code: 'HTTP1_HEADERS_TIMEOUT', message: /no response head within 100 ms/ });
 });
 
 t.test('a body that stalls: HTTP1_BODY_TIMEOUT', async (t) => {
   const s = await serve(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url, { bodyTimeout: 100 }), { code: 'HTTP1_BODY_TIMEOUT' });
 });
 
@@ -198,8 +204,7 @@ t.test('the origin closing mid-body: HTTP1_CLOSED, saying how far it got', async
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
     setTimeout(() => socket.end(), 10);
   });
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url), { code: 'HTTP1_CLOSED', message: /after 3 of 10 bytes of the body/ });
 });
 
@@ -208,8 +213,7 @@ t.test('a reset mid-body fails with the socket error', async (t) => {
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
     setTimeout(() => socket.resetAndDestroy(), 10);
   });
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url), { code: /ECONNRESET|HTTP1_CLOSED/ });
 });
 
@@ -218,33 +222,23 @@ t.test('a body delimited by the close of an HTTP/1.0 connection ends there; the 
     socket.write('HTTP/1.0 200 OK\r\n\r\nall of it');
     setTimeout(() => socket.end(), 10);
   });
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
-  t.equal((await get(client, s.url)).body.toString(), 'all of it');
-  t.equal((await get(client, s.url)).body.toString(), 'all of it');
-  t.equal(s.connections(), 2);
+  await twiceOnTwoSockets(t, clientOf(t), s, 'all of it');
 });
 
 t.test('bytes past the announced length are not delivered, and that socket is not used again', async (t) => {
   const s = await serve(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA'));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
-  t.equal((await get(client, s.url)).body.toString(), 'abc');
-  t.equal((await get(client, s.url)).body.toString(), 'abc');
-  t.equal(s.connections(), 2);
+  await twiceOnTwoSockets(t, clientOf(t), s, 'abc');
 });
 
 t.test('a malformed response fails with a parse error code (retried by the downloader)', async (t) => {
   const s = await serve(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url), { code: 'HPE_PLUGSRV_INVALID', message: /conflicting Content-Length/ });
 });
 
 t.test('abort mid-body: the handler hears the reason, the socket is dropped, the next request gets a new one', async (t) => {
   const s = await serve(t, (socket) => ok(socket, Buffer.alloc(1024 * 1024)));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url, { abortAfter: 1 }), { message: 'enough' });
   t.equal((await get(client, s.url)).body.length, 1024 * 1024);
   t.equal(s.connections(), 2);
@@ -274,8 +268,7 @@ t.test('refused connections and a closed client fail clearly', async (t) => {
 
 t.test('a request that would not be valid HTTP is refused before anything is sent', async (t) => {
   const s = await serve(t, (socket) => ok(socket, 'x'));
-  const client = new Http1Client({ connections: 1 });
-  t.teardown(() => client.destroy());
+  const client = clientOf(t);
   await t.rejects(get(client, s.url, { path: '/a\r\nX-Injected: 1' }), { code: 'HPE_PLUGSRV_INVALID', message: /not a valid origin-form target/ });
   await t.rejects(get(client, s.url, { headers: { range: 'bytes=0-1\r\nX-Injected: 1' } }), { code: 'HPE_PLUGSRV_INVALID' });
   t.equal(s.connections(), 0, 'no connection was even opened');
