@@ -29,10 +29,16 @@ export class DownloadDispatcher implements BodyDispatcher {
     const origin = typeof options.origin === 'string' ? options.origin : String(options.origin);
     if (origin.startsWith('http:')) return this.plain.dispatch(options, handler);
     this.tls ??= import('undici').then(({ Agent }) => new Agent({ connections: this.connections }));
-    this.tls.then(
-      (agent) => agent.dispatch(options, handler),
-      (err: unknown) => handler.onResponseError?.(nothingStarted, err instanceof Error ? err : new Error(String(err))),
-    );
+    const failed = (err: unknown): void => handler.onResponseError?.(nothingStarted, err instanceof Error ? err : new Error(String(err)));
+    // Should undici throw rather than call the handler (it reports refused options through onResponseError), the
+    // error still reaches the handler: thrown inside this promise it would become an unhandled rejection.
+    this.tls.then((agent) => {
+      try {
+        agent.dispatch(options, handler);
+      } catch (err) {
+        failed(err);
+      }
+    }, failed);
     return true;
   }
 

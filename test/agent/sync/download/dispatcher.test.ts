@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { DownloadDispatcher } from '../../../../agent/src/sync/download/dispatcher.js';
 import { makeTestPki, opensslMissing } from '../../../helpers/pki.js';
 
-function get(d: DownloadDispatcher, origin: string): Promise<{ status: number; body: string }> {
+function get(d: DownloadDispatcher, origin: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let body = '';
@@ -20,7 +20,7 @@ function get(d: DownloadDispatcher, origin: string): Promise<{ status: number; b
       onResponseEnd: () => resolve({ status, body }),
       onResponseError: (_c, err) => reject(err),
     };
-    d.dispatch({ origin, path: '/x', method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 }, handler);
+    d.dispatch({ origin, path: '/x', method: 'GET', headers, headersTimeout: 5000, bodyTimeout: 5000 }, handler);
   });
 }
 
@@ -61,4 +61,11 @@ t.test('HTTPS goes through undici, which refuses a certificate the system does n
   await t.rejects(get(d, `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`), { code: /CERT|SELF_SIGNED|ALTNAME/ });
   t.ok(connections > 0, 'the client did connect to the TLS server');
   t.equal(served, 0, 'and sent no request over the untrusted connection');
+});
+
+t.test('a request undici refuses (a header that would split it) reaches the handler as an error, over HTTPS too', async (t) => {
+  const d = new DownloadDispatcher(1);
+  t.teardown(() => d.destroy());
+  // Nothing listens there: undici refuses the header before it would connect.
+  await t.rejects(get(d, 'https://127.0.0.1:9', { range: 'bytes=0-1\r\nx-injected: 1' }), { code: 'UND_ERR_INVALID_ARG' });
 });
