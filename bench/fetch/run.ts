@@ -12,7 +12,7 @@ import { waitForQuiet } from '../serve/usage.js';
 import { runBench } from '../serve/cleanup.js';
 import { freeBytes, GiB, MiB, mixedPlan, type Catalog } from '../sync/catalog.js';
 import { GroupCleanup } from '../sync/cleanup.js';
-import { combine, runCurl, runCurlOpenssl, runFsSync, runSha256sum, SHA256SUM, type ClientResult } from '../sync/clients.js';
+import { combine, runCurl, runCurlOpenssl, runFsSync, runSha256sum, SHA256SUM, warmUpWithCurl, type ClientResult } from '../sync/clients.js';
 import { clientsOfRound, isCurlOpenssl, isRawCurl, median, oursOfRound, pairwiseRatios } from '../sync/report.js';
 import type { Origin } from '../sync/nginx.js';
 import { ensureTime, timed } from '../sync/timed.js';
@@ -189,11 +189,8 @@ async function main(cleanup: GroupCleanup): Promise<number> {
     results.push(r);
   };
   if (s.warmup) {
-    // As in the sync bench: the first client to write after the catalog is generated pays extra kernel CPU on this VM.
     await prepare(catalog);
-    const dir = join(work, 'warmup-out');
-    console.log(`${describe(await runCurl(dir, catalog, origin, s.parallel, cleanup), 0)}  (warm-up, not counted)`);
-    await rm(dir, { recursive: true, force: true });
+    console.log(`${describe(await warmUpWithCurl(join(work, 'warmup-out'), catalog, origin, s.parallel, cleanup), 0)}  (warm-up, not counted)`);
   }
   for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);

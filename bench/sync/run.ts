@@ -14,7 +14,7 @@ import { waitForQuiet } from '../serve/usage.js';
 import { buildCatalog, freeBytes, GiB, MiB, mixedPlan, planBytes, type Catalog, type PlannedTarget, type PublishedTarget } from './catalog.js';
 import { GroupCleanup } from './cleanup.js';
 import { runBench } from '../serve/cleanup.js';
-import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runCurlOpenssl, runFsSync, runOurs, runSha256sum, type ClientResult, type Parallelism } from './clients.js';
+import { ARIA2C, combine, ensureAria2c, oursEnv, runAria2c, runCurl, runCurlOpenssl, runFsSync, runOurs, runSha256sum, warmUpWithCurl, type ClientResult, type Parallelism } from './clients.js';
 import { startOrigin, type Origin } from './nginx.js';
 import { clientsOfRound, printReport, summarize, type RssPoint, type RssScenario } from './report.js';
 import { ensureTime } from './timed.js';
@@ -118,12 +118,8 @@ async function compareClients(work: string, catalog: Catalog, origin: Origin, p:
   };
   const curlParallel = p.maxConnectionsPerHost;
   if (s.warmup) {
-    // Right after the catalog is generated, the first client to write 4 GiB paid up to 2.5 times the kernel CPU of
-    // the next ones on this VM (free pages handed back to the host come back slowly), whichever client it was.
     await prepare(catalog);
-    const dir = join(work, 'warmup-out');
-    console.log(`${describe(await runCurl(dir, catalog, origin, curlParallel, cleanup), 0)}  (warm-up, not counted)`);
-    await rm(dir, { recursive: true, force: true });
+    console.log(`${describe(await warmUpWithCurl(join(work, 'warmup-out'), catalog, origin, curlParallel, cleanup), 0)}  (warm-up, not counted)`);
   }
   for (const client of Array.from({ length: s.rounds }, (_, round) => clientsOfRound(s.clients, round)).flat()) {
     const background = await prepare(catalog);

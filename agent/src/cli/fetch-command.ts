@@ -32,7 +32,7 @@ import {
   type PackageFilter,
   type ServerPackage,
 } from '../fetch/index.js';
-import { DownloadDispatcher, downloadTarget, sidecarPath } from '../sync/download/index.js';
+import { DownloadDispatcher, downloadTarget, runSlots, sidecarPath } from '../sync/download/index.js';
 import { TokenBucket } from '../sync/policy/index.js';
 import { configFrom } from './context.js';
 
@@ -327,27 +327,16 @@ async function fetchPackages(server: URL, chosen: ServerPackage[], outDir: strin
     fetched++;
     progress.done(p.pkg, p.dest);
   };
-  // Packages still being fsynced, hash-checked and renamed after their bytes were all written.
-  const finishing: Array<Promise<void>> = [];
-  // Two packages at a time: one's fsyncs and set-up overlap the other's transfer (small packages are mostly that).
-  // A worker moves on once its package's bytes are written, so the final fsync, hash check and rename overlap
-  // the next transfer too.
-  const worker = async (): Promise<void> => {
-    for (let p = todo.shift(); p && !failure; p = todo.shift()) {
-      let transferred = (): void => {};
-      const moveOn = new Promise<void>((resolve) => (transferred = resolve));
-      const work = fetchOne(p, transferred).catch((err: unknown) => {
-        // The first failure is the one reported; the other downloads stop with their bytes kept for a resume.
-        failure ??= { err };
-        abort.abort(err);
-      });
-      finishing.push(work);
-      await Promise.race([moveOn, work]);
-    }
-  };
+  // Two packages at a time: one's fsyncs and set-up overlap the other's transfer (small packages are mostly that),
+  // and each slot moves on once its package's bytes are written.
+  const fetchOrFail = (p: Plan, onTransferred: () => void): Promise<void> =>
+    fetchOne(p, onTransferred).catch((err: unknown) => {
+      // The first failure is the one reported; the other downloads stop with their bytes kept for a resume.
+      failure ??= { err };
+      abort.abort(err);
+    });
   try {
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_PACKAGES, todo.length) }, worker));
-    await Promise.all(finishing);
+    await runSlots(Math.min(PARALLEL_PACKAGES, todo.length), () => todo.shift(), fetchOrFail, () => failure !== undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

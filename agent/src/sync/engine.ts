@@ -10,6 +10,7 @@ import { AgentError, ErrorCode } from '../errors.js';
 import type { BlobStore } from '../store/index.js';
 import type { CatalogClient, VerifiedCatalog } from './catalog-client.js';
 import { compareUrgency, DownloadQueue, evictionOrder, gcCandidates, priorityOf, selectTargets, type CatalogTarget, type Selection, type StoredBlob, type SyncPolicy } from './policy/index.js';
+import { runSlots } from './download/index.js';
 
 export interface DownloadFn {
   (
@@ -210,23 +211,13 @@ export async function runSync(deps: SyncDeps, trigger: 'now' | 'schedule' | 'com
       deps.onProgress?.({ event: 'target-failed', path: t.path, code: e.code, message: e.message });
     }
   };
-  // Targets whose bytes are all written, still being fsynced, hash-checked and adopted.
-  const finishing: Array<Promise<void>> = [];
   // With two slots or more, slot 0 takes the largest of the current tier and the others go from the smallest.
-  // A slot moves on as soon as its target's bytes are written: the final fsync, hash check and adoption (10 to
-  // 50 ms a target) overlap the next download instead of leaving the slot's connections idle.
-  const worker = async (slot: number): Promise<void> => {
-    const next = (): CatalogTarget | undefined => (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst());
-    for (let t = next(); t !== undefined && !deps.signal?.aborted; t = next()) {
-      let transferred = (): void => {};
-      const moveOn = new Promise<void>((resolve) => (transferred = resolve));
-      const work = syncTarget(t, transferred);
-      finishing.push(work);
-      await Promise.race([moveOn, work]);
-    }
-  };
-  await Promise.all(Array.from({ length: slots }, (_, slot) => worker(slot)));
-  await Promise.all(finishing);
+  await runSlots(
+    slots,
+    (slot) => (slot === 0 && slots > 1 ? queue.takeLargestOfTier() : queue.takeFirst()),
+    syncTarget,
+    () => deps.signal?.aborted === true,
+  );
   failed += unfit;
   if (unfit > 0) firstError ??= new AgentError(ErrorCode.DISK_FULL, `${unfit} selected package(s) do not fit on this disk; see plugsrv sync status.`);
 

@@ -8,7 +8,7 @@
 // origin, timeouts, pause and resume. HTTPS stays with undici (see dispatcher.ts).
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
-import { ChunkedDecoder, bodyFraming, keepsAlive, parseResponseHead, requestHead, type BodyFraming, type ResponseHead } from './http1-parse.js';
+import { ChunkedDecoder, Http1ParseError, bodyFraming, keepsAlive, parseResponseHead, requestHead, type BodyFraming, type ResponseHead } from './http1-parse.js';
 
 /** A failure of the connection or the exchange itself (not of the HTTP status); `code` says which. */
 export class Http1Error extends Error {
@@ -57,6 +57,14 @@ interface OriginPool {
   idle: Connection[];
   open: number;
   waiting: Exchange[];
+}
+
+/**
+ * True when `ex` went out on a kept-alive socket and the origin closed it before any byte of the answer: the
+ * origin's idle timeout won the race, and a GET is safe to send again on a new connection.
+ */
+function sentOnStaleSocket(conn: Connection, ex: Exchange): boolean {
+  return conn.served > 0 && ex.received === 0;
 }
 
 /** One GET and its response, on one connection; also the controller its handler pauses, resumes and aborts. */
@@ -166,7 +174,7 @@ class Exchange implements Dispatcher.DispatchController {
         }
         buf = buf.subarray(head.length);
         if (head.statusCode >= 100 && head.statusCode < 200) {
-          if (head.statusCode === 101) throw new Http1Error('the origin switched protocols (HTTP 101), which was not asked for', 'HTTP1_CLOSED');
+          if (head.statusCode === 101) throw new Http1ParseError('the origin switched protocols (HTTP 101), which was not asked for');
           continue; // an informational answer: the real one follows
         }
         this.head = head;
@@ -337,11 +345,6 @@ export class Http1Client {
     this.sockets.clear();
   }
 
-  /** The downloader settles every request before closing: same as destroy. */
-  close(): Promise<void> {
-    return this.destroy();
-  }
-
   private readonly sockets = new Set<net.Socket>();
   /**
    * Every socket of this client reads into this one buffer (`onread`): no fresh memory per read. A read is handed
@@ -407,9 +410,7 @@ export class Http1Client {
       conn.exchange = undefined;
       const err = (socket as net.Socket & { errored?: Error | null }).errored ?? undefined;
       if (ex && !ex.done) {
-        // A kept-alive socket the origin closed while idle fails the next request before any byte: a GET is
-        // safe to send again, on a new connection.
-        if (conn.served > 0 && ex.received === 0 && !this.closing) {
+        if (sentOnStaleSocket(conn, ex) && !this.closing) {
           ex.conn = undefined;
           pool.waiting.unshift(ex);
         } else ex.closed(err);
@@ -418,7 +419,7 @@ export class Http1Client {
     });
     socket.on('end', () => {
       const ex = conn.exchange;
-      if (ex && !ex.done && !(conn.served > 0 && ex.received === 0)) ex.closed();
+      if (ex && !ex.done && !sentOnStaleSocket(conn, ex)) ex.closed(); // a stale socket's request goes out again at 'close'
       socket.end();
     });
   }

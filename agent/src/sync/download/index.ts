@@ -3,3 +3,4 @@ export { downloadTarget, type DownloadDeps, type DownloadJob, type DownloadResul
 export { DOWNLOAD_FAILED } from './faults.js';
 export { sidecarPath, type Sidecar, type SegmentRecord } from './sidecar.js';
 export { DownloadDispatcher, type BodyDispatcher } from './dispatcher.js';
+export { runSlots } from './slots.js';
