@@ -1,7 +1,7 @@
 // A real HTTP origin on 127.0.0.1 serving generated files with Range/206/ETag/If-Range, plus per-request fault injection.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export type Fault =
@@ -52,8 +52,10 @@ export interface Pacing {
 export class FaultyOrigin {
   readonly files = new Map<string, Served>();
   readonly requests: RequestRecord[] = [];
+  /** Connections with a request in flight, now and at most so far. */
   inFlight = 0;
   maxInFlight = 0;
+  private readonly busy = new Map<Socket, number>();
   pacing: Pacing | undefined;
   /** Once this many body bytes were sent in all, further bytes wait until it is raised or cleared (a client can never finish). */
   holdAfterBytes: number | undefined;
@@ -112,9 +114,18 @@ export class FaultyOrigin {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.inFlight++;
+    // Counted per connection: a kept-alive client may send its next request as soon as it has the body, before
+    // this handler ended the response (pacing), and that request is no extra connection.
+    const socket = req.socket;
+    this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
+    this.inFlight = this.busy.size;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    res.on('close', () => this.inFlight--);
+    res.on('close', () => {
+      const n = (this.busy.get(socket) ?? 1) - 1;
+      if (n > 0) this.busy.set(socket, n);
+      else this.busy.delete(socket);
+      this.inFlight = this.busy.size;
+    });
     const file = this.files.get(req.url ?? '');
     const range = parseRange(req.headers.range, file?.data.length ?? 0);
     const record: RequestRecord = { path: req.url ?? '', range: req.headers.range, ifRange: header(req, 'if-range'), from: range?.start ?? 0, status: 0, bytesSent: 0 };

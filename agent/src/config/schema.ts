@@ -71,6 +71,8 @@ export const configSchema = z
         parallelTargets: positiveInt.max(16).default(2),
         maxConnectionsPerHost: positiveInt.max(32).default(4),
         segmentBytes: positiveInt.default(64 * 1024 * 1024),
+        /** Write downloads with O_DIRECT where the filesystem allows it (past the page cache); false = buffered writes. */
+        directIo: z.boolean().default(true),
         fetchTimeoutMs: positiveInt.default(30_000),
         /** A synced package no longer selected is deleted after this long (a PC may still be fetching it). */
         gcGraceHours: z.number().min(0).default(72),

@@ -67,6 +67,7 @@ export async function syncOnce(agent: Agent, opts: SyncRunOptions): Promise<Sync
             dispatcher,
             maxConnectionsPerHost: s.maxConnectionsPerHost,
             segmentBytes: s.segmentBytes,
+            directIo: s.directIo,
             headersTimeoutMs: s.fetchTimeoutMs,
             rate: bucket,
             onProgress,

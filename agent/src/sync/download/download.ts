@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DownloadDispatcher, type BodyDispatcher } from './dispatcher.js';
 import type { Logger } from '../../../../lib/log/index.js';
 import { AgentError, ErrorCode } from '../../errors.js';
+import { DIRECT_ALIGN } from './buffers.js';
 import { startDigester } from './digest.js';
 import { describe, downloadFailed, isTransient, RestartFromZero } from './faults.js';
 import { fetchRange, type RequestOptions } from './fetch-range.js';
@@ -16,11 +17,12 @@ const MiB = 1024 * 1024;
 /** Full downloads whose hash came out wrong before giving up: a second try rules out a one-off corruption. */
 const HASH_PASSES = 2;
 /**
- * Segments are no longer than this (or segmentBytes when larger): a 2 GiB target in 4 parallel segments of 512 MiB
+ * Segments of a target cut in segments are no longer than this: a 2 GiB target in 4 parallel segments of 512 MiB
  * would leave the hash of 1.5 GiB for after the transfer (the written prefix ends in the first segment until it is
- * complete); in 64 MiB segments fetched in order it trails by a few segments (at 4 connections, at most ~192 MiB).
+ * complete); in 4 MiB segments fetched in order it trails by a few segments (at 4 connections, ~12 MiB), whose
+ * buffers the hash worker takes from memory (digest.ts) instead of reading them back from the disk.
  */
-const MAX_SEGMENT_BYTES = 64 * MiB;
+const MAX_SEGMENT_BYTES = 4 * MiB;
 /**
  * Default size from which a target is hashed in a worker thread (see DownloadDeps.hashWorkerMinBytes). Below it, a
  * target is mostly one stream from byte 0, hashed as it arrives for less than a worker's start-up costs (~80 ms of
@@ -62,6 +64,12 @@ export interface DownloadDeps {
    * a worker's start-up costs more than hashing them). 0 = always a worker, Infinity = never.
    */
   hashWorkerMinBytes?: number;
+  /**
+   * Write with O_DIRECT where the filesystem allows it (default true): the bytes go from our buffers to the disk,
+   * not through the page cache, whose new pages are the largest CPU cost of a download on a VM (docs/PERFORMANCE.md)
+   * and which a night's downloads would otherwise fill at the expense of the packages being served.
+   */
+  directIo?: boolean;
   headersTimeoutMs?: number;
   /** Longest silence between two body chunks. */
   bodyTimeoutMs?: number;
@@ -93,6 +101,7 @@ interface Settings {
   checkpointBytes: number;
   hintBytes: number;
   hashWorkerMinBytes: number;
+  directIo: boolean;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   attempts: number;
@@ -128,6 +137,7 @@ function settingsOf(url: URL, deps: DownloadDeps): Settings {
     checkpointBytes: deps.checkpointBytes ?? 64 * MiB,
     hintBytes: deps.hintBytes ?? 128 * 1024,
     hashWorkerMinBytes: deps.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES,
+    directIo: deps.directIo ?? true,
     headersTimeoutMs: deps.headersTimeoutMs ?? 30_000,
     bodyTimeoutMs: deps.bodyTimeoutMs ?? 60_000,
     attempts: Math.max(1, deps.retry?.attempts ?? 6),
@@ -180,13 +190,14 @@ const REWOUND = 'rewound';
  * (deleted when wrong), or REWOUND when the bytes resumed on the strength of the write hint were wrong.
  */
 async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: BodyDispatcher, deps: DownloadDeps): Promise<string> {
-  const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections, Math.max(s.segmentBytes, MAX_SEGMENT_BYTES)));
+  const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections, MAX_SEGMENT_BYTES, DIRECT_ALIGN), s.directIo);
   const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress };
   let t: Transfer;
   try {
     // The hash starts with the transfer: over the prefix already on disk when resuming, then over each write.
-    t = new Transfer(opened.handle, opened.sidecar, job.partialPath, hooks, opened.hinted, (prefix) => startDigester(job.partialPath, job.size, prefix, s.hashWorkerMinBytes, s.log));
+    t = new Transfer(opened.handle, opened.sidecar, job.partialPath, hooks, opened.hinted, (prefix) => startDigester(job.partialPath, job.size, prefix, s.hashWorkerMinBytes, s.log), opened.direct);
   } catch (err) {
+    await opened.direct?.close();
     await opened.handle.close();
     throw err;
   }
@@ -203,6 +214,7 @@ async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: Body
       throw deps.signal?.aborted ? deps.signal.reason : err;
     } finally {
       await t.closeHints();
+      await opened.direct?.close();
       await opened.handle.close();
     }
     const size = (await stat(job.partialPath)).size;

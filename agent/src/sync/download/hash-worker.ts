@@ -1,9 +1,9 @@
-// The hash worker (a worker thread): sha256 of a partial file's contiguous written prefix, read back from the page cache as it grows.
+// The hash worker (a worker thread): sha256 of a partial file's contiguous written prefix as it grows, from the written buffers when held, else read back.
 // Loaded only with `new Worker(new URL('./hash-worker.js', import.meta.url))` (see digest.ts); it imports node built-ins only, to start fast.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
-import { Slot, type HashWorkerData, type HashWorkerReport } from './hash-protocol.js';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Slot, type HashWorkerData, type HashWorkerReport, type HeldRanges } from './hash-protocol.js';
 
 /** Longest wait between two looks at the control block when nothing was notified (a safety net, not the signal). */
 const IDLE_WAIT_MS = 1000;
@@ -12,15 +12,49 @@ function post(report: HashWorkerReport): void {
   parentPort?.postMessage(report);
 }
 
+/** The held ranges posted so far, by file offset, for one epoch at a time (a newer epoch's wait their turn). */
+class Held {
+  private readonly byOffset = new Map<number, { epoch: number; buf: Buffer }>();
+
+  constructor(private readonly port: HashWorkerData['port']) {}
+
+  /** Takes every message posted so far (those of PREFIX's bytes were posted before PREFIX was raised over them). */
+  drain(): void {
+    if (!this.port) return;
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
+      const { epoch, ranges } = m.message as HeldRanges;
+      for (const [at, sab, off, len] of ranges) this.byOffset.set(at, { epoch, buf: Buffer.from(sab, off, len) });
+    }
+  }
+
+  /** The held bytes starting exactly at `pos` in `epoch`, if any. */
+  at(pos: number, epoch: number): Buffer | undefined {
+    const h = this.byOffset.get(pos);
+    return h && h.epoch === epoch ? h.buf : undefined;
+  }
+
+  /** Forgets ranges of other epochs and those before `pos`; returns where the next held range of `epoch` starts. */
+  next(pos: number, epoch: number): number {
+    let next = Infinity;
+    for (const [at, h] of this.byOffset) {
+      if (h.epoch < epoch || at < pos) this.byOffset.delete(at);
+      else if (h.epoch === epoch && at < next) next = at;
+    }
+    return next;
+  }
+}
+
 /**
- * Hashes [0, PREFIX) as PREFIX grows. The main thread raises PREFIX only over completed writes, so a read never
- * sees bytes still being written; before it rewrites bytes that may be hashed already it sets PREFIX to 0 and
- * bumps EPOCH, and a read that raced with that bump is dropped (EPOCH is checked again after each read).
+ * Hashes [0, PREFIX) as PREFIX grows, from the held buffers where the main thread posted them, else from the file.
+ * The main thread raises PREFIX only over completed writes, so a read never sees bytes still being written; before
+ * it rewrites bytes that may be hashed already it sets PREFIX to 0 and bumps EPOCH, and bytes read or taken from
+ * memory across that bump are dropped (EPOCH is checked again before they are hashed).
  * Posts the digest once all `size` bytes are hashed in one epoch.
  */
 function run(data: HashWorkerData): void {
   const ctl = new BigInt64Array(data.control);
   const buf = Buffer.allocUnsafe(data.readBytes);
+  const held = new Held(data.port);
   const fd = openSync(data.path, 'r');
   try {
     let epoch = -1n;
@@ -37,16 +71,25 @@ function run(data: HashWorkerData): void {
         pos = 0;
         reported = false;
         Atomics.store(ctl, Slot.HASHED, 0n);
+        Atomics.store(ctl, Slot.ACK, epoch); // from here on no buffer of an older epoch is touched
       }
       const prefix = Math.min(data.size, Number(Atomics.load(ctl, Slot.PREFIX)));
       if (pos < prefix) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, prefix - pos), pos);
-        if (n <= 0) {
-          throw Object.assign(new Error(`the partial file ${data.path} ends at byte ${pos}, but ${prefix} bytes of it were written`), { code: 'ESHORT' });
+        held.drain();
+        const mem = held.at(pos, Number(epoch));
+        let bytes: Buffer;
+        if (mem && pos + mem.length <= prefix) bytes = mem;
+        else {
+          const until = Math.min(prefix, held.next(pos + 1, Number(epoch)));
+          const n = readSync(fd, buf, 0, Math.min(buf.length, until - pos), pos);
+          if (n <= 0) {
+            throw Object.assign(new Error(`the partial file ${data.path} ends at byte ${pos}, but ${prefix} bytes of it were written`), { code: 'ESHORT' });
+          }
+          bytes = n === buf.length ? buf : buf.subarray(0, n);
         }
         if (Atomics.load(ctl, Slot.EPOCH) !== epoch) continue; // rewritten meanwhile: these bytes may be stale
-        hash.update(n === buf.length ? buf : buf.subarray(0, n));
-        pos += n;
+        hash.update(bytes);
+        pos += bytes.length;
         Atomics.store(ctl, Slot.HASHED, BigInt(pos));
         continue;
       }

@@ -1,6 +1,6 @@
 // The partial file: one preallocated file per target that every segment writes into at its own offsets.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ByteSpan } from './policy.js';
@@ -15,6 +15,8 @@ export interface PartialTarget {
 
 export interface OpenedPartial {
   handle: FileHandle;
+  /** The same file opened with O_DIRECT (when asked and the filesystem allows it); closed with `handle`. */
+  direct?: FileHandle;
   sidecar: Sidecar;
   resumed: boolean;
   /** Per segment, how far the write hint says the bytes were written (>= durable); only when resuming with a valid hint. */
@@ -35,7 +37,26 @@ async function openExisting(target: PartialTarget): Promise<FileHandle | undefin
  * Bytes past a segment's durable offset are overwritten by the resumed request, except those the write
  * hint vouches for (a killed process's page cache; see sidecar.ts).
  */
-export async function openPartial(target: PartialTarget, plan: ByteSpan[]): Promise<OpenedPartial> {
+export async function openPartial(target: PartialTarget, plan: ByteSpan[], direct = false): Promise<OpenedPartial> {
+  const opened = await openPartialFile(target, plan);
+  return direct ? { ...opened, ...(await openDirect(target.partialPath)) } : opened;
+}
+
+/**
+ * The partial file opened a second time with O_DIRECT, or nothing where the platform or the filesystem has no
+ * direct I/O (tmpfs before Linux 6.6, Windows): writes then all go through the page cache.
+ */
+async function openDirect(path: string): Promise<{ direct?: FileHandle }> {
+  const flag = constants.O_DIRECT;
+  if (flag === undefined) return {};
+  try {
+    return { direct: await open(path, constants.O_RDWR | flag) };
+  } catch {
+    return {};
+  }
+}
+
+async function openPartialFile(target: PartialTarget, plan: ByteSpan[]): Promise<OpenedPartial> {
   const side = sidecarPath(target.partialPath);
   await mkdir(dirname(target.partialPath), { recursive: true, mode: 0o750 });
   const previous = await readSidecar(side, target);

@@ -11,16 +11,21 @@ export interface ByteSpan {
  * segment; a larger one gets ceil(size / segmentBytes) segments, at most `maxSegments`, of near-equal length,
  * but always enough that none is longer than `maxSegmentBytes` (they are then fetched in order, `maxSegments`
  * at a time, so the written prefix from byte 0, which the hash follows, trails the download by a few segments).
+ * With `align`, the boundaries between segments fall on its multiples (O_DIRECT writes; see buffers.ts).
  */
-export function planSegments(size: number, segmentBytes: number, maxSegments: number, maxSegmentBytes = Infinity): ByteSpan[] {
+export function planSegments(size: number, segmentBytes: number, maxSegments: number, maxSegmentBytes = Infinity, align = 1): ByteSpan[] {
   if (size <= 2 * segmentBytes || maxSegments <= 1) return [{ start: 0, end: size }];
   const count = Math.max(Math.min(Math.ceil(size / segmentBytes), Math.floor(maxSegments)), Math.ceil(size / maxSegmentBytes));
   const base = Math.floor(size / count);
   const extra = size % count;
+  // Inner boundaries on multiples of `align` when segments are long enough (they stay strictly increasing).
+  const unit = align > 1 && base >= align ? align : 1;
   const out: ByteSpan[] = [];
   let start = 0;
+  let exact = 0;
   for (let i = 0; i < count; i++) {
-    const end = start + base + (i < extra ? 1 : 0);
+    exact += base + (i < extra ? 1 : 0);
+    const end = i === count - 1 ? size : exact - (exact % unit);
     out.push({ start, end });
     start = end;
   }

@@ -1,5 +1,6 @@
 // In-flight state of one partial download: segment offsets, positional writes, the written prefix for the hash, progress and checkpoints.
 import type { FileHandle } from 'node:fs/promises';
+import { DIRECT_ALIGN, isSharedAligned, poolOf, type BufferPool } from './buffers.js';
 import type { Digester } from './digest.js';
 import { diskError, RestartFromZero } from './faults.js';
 import { validatorChanged, type Validator } from './policy.js';
@@ -52,38 +53,6 @@ const FLUSH_AFTER_MS = 10;
 /** Batches a segment may hold (queued while one is written) before write() waits: bounds memory per connection. */
 const QUEUE_BATCHES = 2;
 
-/**
- * Write buffers reused from batch to batch and from target to target. Received chunks are copied into them (the
- * HTTP client hands out views of its read buffer, valid only until it returns): no fresh memory per chunk, whose
- * first touch costs kernel time, most of all on a VM whose free memory goes back to the host.
- */
-class BufferPool {
-  private readonly free: Buffer[] = [];
-  constructor(
-    readonly size: number,
-    private readonly keep: number,
-  ) {}
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
-  }
-
-  give(bufs: readonly Buffer[]): void {
-    for (const b of bufs) if (this.free.length < this.keep) this.free.push(b);
-  }
-}
-
-const pools = new Map<number, BufferPool>();
-
-/** At most this much memory stays pooled per buffer size between batches. */
-const POOL_KEEP_BYTES = 32 * 1024 * 1024;
-
-function poolOf(size: number): BufferPool {
-  let pool = pools.get(size);
-  if (!pool) pools.set(size, (pool = new BufferPool(size, Math.max(4, Math.floor(POOL_KEEP_BYTES / size)))));
-  return pool;
-}
-
 /** Writes `chunks` at `position`, going on after a short write. */
 async function writevAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<void> {
   let bufs = chunks;
@@ -108,6 +77,26 @@ async function writevAll(handle: FileHandle, chunks: Buffer[], position: number)
   }
 }
 
+/**
+ * The leading chunks O_DIRECT can take as they are (aligned shared memory, lengths on the alignment; the first
+ * unaligned chunk cut at its last aligned byte), and the rest, for a buffered write (a file's unaligned end).
+ */
+function splitAligned(chunks: readonly Buffer[]): [Buffer[], Buffer[]] {
+  const aligned: Buffer[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i] as Buffer;
+    if (!isSharedAligned(c)) return [aligned, chunks.slice(i)];
+    const cut = c.length - (c.length % DIRECT_ALIGN);
+    if (cut === c.length) {
+      aligned.push(c);
+      continue;
+    }
+    if (cut > 0) aligned.push(c.subarray(0, cut));
+    return [aligned, [c.subarray(cut), ...chunks.slice(i + 1)]];
+  }
+  return [aligned, []];
+}
+
 export class Transfer {
   segments: LiveSegment[];
   validator: Validator | undefined;
@@ -128,6 +117,8 @@ export class Transfer {
   private readonly hints: HintWriter;
   private readonly writeBytes: number;
   private readonly pool: BufferPool;
+  /** A batch cut short (an idle link) is written up to a multiple of this, so the segment's next writes stay aligned. */
+  private readonly align: number;
   /** True once the transfer restarted from byte 0 (its segments no longer match the ones it opened with). */
   restarted = false;
 
@@ -139,12 +130,19 @@ export class Transfer {
     hinted: number[] | undefined,
     /** Told of every completed write and of restarts; its digest is the file's. */
     private readonly digester: (prefix: number) => Digester,
+    /**
+     * The same file opened with O_DIRECT, when the filesystem allows it: aligned batches go to disk through it, past
+     * the page cache (see docs/PERFORMANCE.md); the rest (a file's unaligned end, a batch cut short) goes through
+     * `handle`. Closed by the caller.
+     */
+    private direct?: FileHandle,
   ) {
     this.segments = sidecar.segments.map((s, i) => ({ ...s, written: Math.max(s.durable, hinted?.[i] ?? 0) }));
     this.validator = sidecar.validator;
     this.done = this.segments.reduce((n, s) => n + s.written - s.start, 0);
     this.writeBytes = Math.max(1, hooks.writeBytes ?? 512 * 1024);
     this.pool = poolOf(this.writeBytes);
+    this.align = direct ? DIRECT_ALIGN : 1;
     this.hints = new HintWriter(sidecarPath(partialPath));
     this.hasher = digester(this.prefix());
   }
@@ -213,7 +211,7 @@ export class Transfer {
       }
     }
     q.bytes += chunk.length;
-    if (!q.flushing && q.bytes >= this.writeBytes) this.flush(seg, q);
+    if (!q.flushing && q.full.length > 0) this.flush(seg, q, 'full');
     else if (!q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
     if (q.flushing && q.bytes >= this.writeBytes * QUEUE_BATCHES) return this.waitForRoom(q);
     return undefined;
@@ -230,7 +228,7 @@ export class Transfer {
     const q = this.queues.get(seg);
     if (!q) return;
     while (q.error === undefined && (q.flushing || q.bytes > 0)) {
-      if (!q.flushing) this.flush(seg, q);
+      if (!q.flushing) this.flush(seg, q, 'all');
       await q.flushing;
     }
     if (q.timer) clearTimeout(q.timer);
@@ -253,33 +251,51 @@ export class Transfer {
   private flushIdle(seg: LiveSegment, q: WriteQueue): void {
     q.timer = undefined;
     if (q.error !== undefined || q.bytes === 0) return;
-    if (!q.flushing) this.flush(seg, q);
+    if (!q.flushing) this.flush(seg, q, 'idle');
     else q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
   }
 
-  /** Writes everything queued for `seg` at its written offset; goes on with what arrived meanwhile once a batch is full. */
-  private flush(seg: LiveSegment, q: WriteQueue): void {
+  /**
+   * Writes what is queued for `seg` at its written offset: the full buffers ('full'), and also the buffer being
+   * filled ('all', when the segment's bytes must all be on disk; 'idle', a slow link, up to a multiple of `align`,
+   * the rest staying queued). Goes on with what arrived meanwhile once a buffer is full.
+   */
+  private flush(seg: LiveSegment, q: WriteQueue, mode: 'full' | 'idle' | 'all'): void {
     if (q.timer) {
       clearTimeout(q.timer);
       q.timer = undefined;
     }
     const owned = q.full;
     const chunks = [...owned];
-    if (q.current && q.fill > 0) {
-      chunks.push(q.current.subarray(0, q.fill));
-      owned.push(q.current);
-      q.current = undefined;
-      q.fill = 0;
+    let bytes = owned.length * this.writeBytes;
+    if (mode !== 'full' && q.current && q.fill > 0) {
+      const take = mode === 'all' ? q.fill : q.fill - (q.fill % this.align);
+      if (take > 0) {
+        const cur = q.current;
+        chunks.push(cur.subarray(0, take));
+        owned.push(cur);
+        bytes += take;
+        const rest = q.fill - take;
+        q.current = undefined;
+        q.fill = 0;
+        if (rest > 0) {
+          q.current = this.pool.take();
+          q.fill = cur.copy(q.current, 0, take, take + rest);
+        }
+      }
     }
-    const bytes = q.bytes;
     q.full = [];
-    q.bytes = 0;
-    q.flushing = this.writeAt(seg, chunks, bytes).then(
+    q.bytes -= bytes;
+    if (bytes === 0) {
+      this.pool.give(owned);
+      if (q.bytes > 0 && !q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+      return;
+    }
+    q.flushing = this.writeAt(seg, chunks, bytes, () => this.pool.give(owned)).then(
       () => {
-        // Written and seen by the hasher (wrote() takes the bytes at once): the buffers can take new ones.
-        this.pool.give(owned);
         q.flushing = undefined;
-        if (q.bytes >= this.writeBytes) this.flush(seg, q);
+        if (q.full.length > 0) this.flush(seg, q, 'full');
+        else if (q.bytes > 0 && !q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
       },
       (err: unknown) => {
         q.flushing = undefined;
@@ -288,15 +304,30 @@ export class Transfer {
     );
   }
 
-  private async writeAt(seg: LiveSegment, chunks: Buffer[], bytes: number): Promise<void> {
+  /**
+   * Writes `chunks` at the segment's written offset, through the O_DIRECT handle when offset, lengths and memory
+   * are aligned. `release` gives the chunks' buffers back: the hasher calls it once it no longer needs their bytes.
+   */
+  private async writeAt(seg: LiveSegment, chunks: Buffer[], bytes: number, release: () => void): Promise<void> {
     const offset = seg.written;
     try {
-      await writevAll(this.handle, chunks, offset);
+      const [aligned, rest] = this.direct && offset % DIRECT_ALIGN === 0 ? splitAligned(chunks) : [[], chunks];
+      if (aligned.length > 0) {
+        try {
+          await writevAll(this.direct as FileHandle, aligned, offset);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+          // The filesystem or device wants another alignment than we know: buffered writes from now on.
+          this.direct = undefined;
+          await writevAll(this.handle, aligned, offset);
+        }
+      }
+      await writevAll(this.handle, rest, offset + aligned.reduce((n, c) => n + c.length, 0));
     } catch (err) {
       throw diskError(err, this.partialPath);
     }
     seg.written += bytes;
-    this.hasher.wrote(offset, chunks, this.prefix());
+    this.hasher.wrote(offset, chunks, this.prefix(), release);
     this.done += bytes;
     this.sinceCheckpoint += bytes;
     this.hooks.onProgress?.(this.done, this.size);

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { BufferPool, isSharedAligned } from '../../../../agent/src/sync/download/buffers.js';
 import { InlineDigester, WorkerDigester, type Digester } from '../../../../agent/src/sync/download/digest.js';
 import { tempDir } from '../../../helpers/agent-process.js';
 
@@ -205,4 +206,74 @@ t.test('in-thread digester: streams in-order writes, else re-reads the file; res
   outOfOrder.wrote(1000, [data.subarray(1000)], 0);
   outOfOrder.wrote(0, [data.subarray(0, 1000)], size);
   t.equal(await outOfOrder.digest(), sha(data), 're-read from the file');
+});
+
+/** `data` copied into shared, aligned pool buffers of `piece` bytes (what Transfer writes from), with a release counter. */
+function sharedPieces(data: Buffer, piece: number): { pieces: Buffer[]; released: () => number; release: () => void } {
+  const pool = new BufferPool(piece, 1024);
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < data.length; at += piece) {
+    const b = pool.take();
+    const n = data.copy(b, 0, at, Math.min(data.length, at + piece));
+    pieces.push(b.subarray(0, n));
+  }
+  let count = 0;
+  return { pieces, released: () => count, release: () => void count++ };
+}
+
+t.test('held buffers: the worker hashes written bytes from memory, and gives each back once it hashed past it', async (t) => {
+  const dir = await tempDir(t);
+  const piece = 256 * 1024;
+  const size = 4 * MiB + 1000;
+  const data = randomBytes(size);
+  // The file keeps its garbage: a digest of `data` can only come from the posted buffers.
+  const path = await garbageFile(dir, size);
+  const d = new WorkerDigester(path, size, 0);
+  t.teardown(() => d.close());
+  const { pieces, released, release } = sharedPieces(data, piece);
+  t.ok(pieces.every((p) => isSharedAligned(p)), 'the pool hands out aligned shared memory');
+  const second = pieces.slice(8); // [2 MiB, size) written first, out of order: nothing to hash yet
+  d.wrote(2 * MiB, second, 0, release);
+  await delay(30);
+  t.equal(released(), 0, 'bytes past the prefix are held, not given back');
+  d.wrote(0, pieces.slice(0, 8), size, release);
+  t.equal(await d.digest(), sha(data), 'the digest is of the held bytes (the file holds garbage)');
+  d.wrote(size, [], size); // any later call gives back what the worker hashed past
+  t.equal(released(), 2, 'both writes given back once hashed');
+});
+
+t.test('held buffers: past the bound they are given back at once and the worker reads the file', async (t) => {
+  const dir = await tempDir(t);
+  const size = 24 * MiB;
+  const data = randomBytes(size);
+  const path = await garbageFile(dir, size);
+  const d = new WorkerDigester(path, size, 0);
+  t.teardown(() => d.close());
+  const { pieces, released, release } = sharedPieces(data, MiB);
+  for (let i = 1; i < pieces.length; i++) d.wrote(i * MiB, [pieces[i] as Buffer], 0, release);
+  t.equal(released(), 23 - 16, 'the first 16 MiB ahead of the prefix are held, the rest given back at once');
+  await writeSpan(path, data, 17 * MiB, size); // what was not held must be on disk for the worker
+  await writeSpan(path, data, 0, MiB); // (the hold is full: this one is given back at once too)
+  d.wrote(0, [pieces[0] as Buffer], size, release);
+  t.equal(released(), 8);
+  t.equal(await d.digest(), sha(data), 'held bytes from memory, the rest from the file');
+});
+
+t.test('held buffers and restart: the old epoch\'s are given back only once the worker left it', async (t) => {
+  const dir = await tempDir(t);
+  const size = 2 * MiB;
+  const right = randomBytes(size);
+  const wrong = randomBytes(size);
+  const path = await garbageFile(dir, size);
+  const d = new WorkerDigester(path, size, 0);
+  t.teardown(() => d.close());
+  const old = sharedPieces(wrong, MiB);
+  d.wrote(MiB, [old.pieces[1] as Buffer], 0, old.release); // held, never hashed
+  d.restart();
+  const now = sharedPieces(right, MiB);
+  d.wrote(0, now.pieces, size, now.release);
+  t.equal(await d.digest(), sha(right), 'the new epoch\'s bytes, not the held old ones');
+  d.wrote(size, [], size);
+  t.equal(old.released(), 1, 'the old epoch\'s buffer given back');
+  t.equal(now.released(), 1, 'the new one too, once hashed');
 });

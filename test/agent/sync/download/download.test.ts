@@ -1,7 +1,9 @@
 // downloadTarget against a real local origin: plain, segmented, resumed after abort, and every injected fault.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { downloadTarget, sidecarPath, type DownloadDeps, type Sidecar } from '../../../../agent/src/sync/download/index.js';
@@ -65,7 +67,7 @@ t.test('segmented: ~20 MiB in parallel Range requests, never more than maxConnec
   origin.pacing = { chunkBytes: 256 * 1024, delayMs: 2 };
   const r = await downloadTarget(job, { ...deps, segmentBytes: 2 * MiB, maxConnectionsPerHost: 3 });
   await expectFile(t, r.path, file.data);
-  t.equal(origin.requests.length, 3, 'ceil(size / 2 MiB) bounded by 3 connections');
+  t.equal(origin.requests.length, 6, 'ceil(size / 2 MiB) bounded by 3 connections, then cut in segments of at most 4 MiB');
   t.ok(origin.requests.every((q) => q.status === 206 && q.range?.startsWith('bytes=')), 'all Range requests answered 206');
   t.equal(origin.maxInFlight, 3, 'the segments ran concurrently, at most 3 at once');
   t.equal(origin.bytesSent(), size, 'every byte fetched once');
@@ -240,4 +242,40 @@ t.test('a caller-supplied dispatcher is used and left open', async (t) => {
   const r = await downloadTarget(ctx.job, { ...ctx.deps, dispatcher });
   await expectFile(t, r.path, ctx.file.data);
   t.equal(dispatcher.closed, false);
+});
+
+/** Bytes of `path` in the page cache (util-linux fincore), or undefined where fincore is missing. */
+function residentBytes(path: string): number | undefined {
+  const r = spawnSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+}
+
+/** Why this directory cannot take O_DIRECT writes, or undefined when it can. */
+async function noDirectIo(dir: string): Promise<string | undefined> {
+  if (constants.O_DIRECT === undefined) return 'no O_DIRECT on this platform';
+  try {
+    const h = await open(join(dir, 'direct-probe'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT);
+    await h.close();
+    return undefined;
+  } catch (err) {
+    return `the test directory's filesystem refuses O_DIRECT (${(err as Error).message})`;
+  }
+}
+
+t.test('direct I/O: the bytes go to disk past the page cache, and the hash worker takes them from memory', async (t) => {
+  // An unaligned end (written through the page cache); 4 segments on 3 connections: what is written ahead of the
+  // prefix (at most 3 segments, ~9 MiB) stays within the worker's hold, so nothing has to be read back.
+  const size = 12 * MiB + 4097;
+  const { origin, dir, file, deps, job } = await setup(t, size);
+  const why = (await noDirectIo(dir)) ?? (residentBytes(join(dir, 'direct-probe')) === undefined ? 'fincore (util-linux) is missing' : undefined);
+  if (why) return t.plan(0, why);
+  const direct = await downloadTarget(job, { ...deps, segmentBytes: 2 * MiB, maxConnectionsPerHost: 3, hashWorkerMinBytes: 0 });
+  const bufferedJob = { ...job, partialPath: join(dir, 'partial', 'buffered.part') };
+  const buffered = await downloadTarget(bufferedJob, { ...deps, segmentBytes: 2 * MiB, maxConnectionsPerHost: 3, hashWorkerMinBytes: 0, directIo: false });
+  const inCache = residentBytes(direct.path) as number;
+  t.ok(inCache <= 8192, `at most the unaligned end is in the page cache (${inCache} bytes): nothing was written or read back through it`);
+  t.ok((residentBytes(buffered.path) as number) >= size - MiB, 'with directIo false, the file went through the page cache (the check above can fail)');
+  t.ok(origin.requests.length >= 4, 'several 8 MiB segments');
+  await expectFile(t, direct.path, file.data);
+  await expectFile(t, buffered.path, file.data);
 });

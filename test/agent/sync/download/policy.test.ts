@@ -30,6 +30,18 @@ t.test('planSegments with maxSegmentBytes: enough segments that none is longer (
   t.same(planSegments(100 * MiB, 64 * MiB, 4, 64 * MiB), [{ start: 0, end: 100 * MiB }], 'up to 2 x segmentBytes: still one segment');
 });
 
+t.test('planSegments with align: inner boundaries on its multiples (O_DIRECT), the last segment ends at the size', async (t) => {
+  const size = 100 * MiB + 12345;
+  const plan = planSegments(size, 2 * MiB, 4, 8 * MiB, 4096);
+  t.equal(plan.length, 13, 'ceil(size / 8 MiB)');
+  t.equal(plan[0]?.end, 8065024, 'size / 13 rounded down to a multiple of 4096');
+  t.ok(plan.slice(0, -1).every((s) => s.end % 4096 === 0), 'every inner boundary aligned');
+  t.equal(plan.at(-1)?.end, size);
+  plan.forEach((s, i) => t.ok(s.end > s.start && (i === 0 || s.start === plan[i - 1]?.end), 'contiguous, none empty'));
+  t.ok(plan.every((s) => s.end - s.start <= 8 * MiB), 'none longer than 8 MiB');
+  t.same(planSegments(10, 3, 4, Infinity, 4096), planSegments(10, 3, 4), 'segments shorter than the alignment: not aligned, never empty');
+});
+
 t.test('backoff: full jitter under an exponential ceiling capped at maxMs', async (t) => {
   t.equal(backoffMs(1, 500, 30_000, () => 0.999), 499);
   t.equal(backoffMs(3, 500, 30_000, () => 0.5), 1000);
