@@ -27,10 +27,12 @@ class Held {
     }
   }
 
-  /** The held bytes starting exactly at `pos` in `epoch`, if any. */
-  at(pos: number, epoch: number): Buffer | undefined {
+  /** Takes the held bytes starting exactly at `pos` in `epoch`, if any, when they are all within `prefix`. */
+  take(pos: number, epoch: number, prefix: number): Buffer | undefined {
     const h = this.byOffset.get(pos);
-    return h && h.epoch === epoch ? h.buf : undefined;
+    if (!h || h.epoch !== epoch || pos + h.buf.length > prefix) return undefined;
+    this.byOffset.delete(pos);
+    return h.buf;
   }
 
   /** Forgets ranges of other epochs and those before `pos`; returns where the next held range of `epoch` starts. */
@@ -76,10 +78,8 @@ function run(data: HashWorkerData): void {
       const prefix = Math.min(data.size, Number(Atomics.load(ctl, Slot.PREFIX)));
       if (pos < prefix) {
         held.drain();
-        const mem = held.at(pos, Number(epoch));
-        let bytes: Buffer;
-        if (mem && pos + mem.length <= prefix) bytes = mem;
-        else {
+        let bytes = held.take(pos, Number(epoch), prefix);
+        if (!bytes) {
           const until = Math.min(prefix, held.next(pos + 1, Number(epoch)));
           const n = readSync(fd, buf, 0, Math.min(buf.length, until - pos), pos);
           if (n <= 0) {
