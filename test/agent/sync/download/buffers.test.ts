@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BufferPool, DIRECT_ALIGN, isSharedAligned, poolOf } from '../../../../agent/src/sync/download/buffers.js';
 import { tempDir } from '../../../helpers/agent-process.js';
+import { noDirectIo } from '../../../helpers/files.js';
 
 t.test('sizes that are multiples of the alignment come from shared, aligned memory; others are plain buffers', async (t) => {
   const aligned = new BufferPool(64 * 1024, 8).take();
@@ -33,14 +34,10 @@ t.test('buffers given back are reused: plain ones up to the kept count, shared o
 });
 
 t.test('O_DIRECT takes the pool\'s buffers and refuses misaligned memory (what the alignment is for)', async (t) => {
-  if (constants.O_DIRECT === undefined) return t.plan(0, 'no O_DIRECT on this platform');
   const dir = await tempDir(t);
-  let h;
-  try {
-    h = await open(join(dir, 'direct'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT);
-  } catch (err) {
-    return t.plan(0, `the test directory's filesystem refuses O_DIRECT (${(err as Error).message})`);
-  }
+  const why = await noDirectIo(dir);
+  if (why) return t.plan(0, why);
+  const h = await open(join(dir, 'direct'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT);
   try {
     const buf = new BufferPool(2 * DIRECT_ALIGN, 2).take().fill(7);
     const { bytesWritten } = await h.write(buf, 0, buf.length, 0);

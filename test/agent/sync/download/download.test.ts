@@ -2,14 +2,14 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { downloadTarget, sidecarPath, type DownloadDeps, type Sidecar } from '../../../../agent/src/sync/download/index.js';
 import { TokenBucket } from '../../../../agent/src/sync/policy/index.js';
 import { FaultyOrigin, type Fault } from '../../../helpers/faulty-origin.js';
 import { tempDir } from '../../../helpers/agent-process.js';
+import { noDirectIo } from '../../../helpers/files.js';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -248,18 +248,6 @@ t.test('a caller-supplied dispatcher is used and left open', async (t) => {
 function residentBytes(path: string): number | undefined {
   const r = spawnSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path], { encoding: 'utf8' });
   return r.status === 0 ? Number(r.stdout.trim()) : undefined;
-}
-
-/** Why this directory cannot take O_DIRECT writes, or undefined when it can. */
-async function noDirectIo(dir: string): Promise<string | undefined> {
-  if (constants.O_DIRECT === undefined) return 'no O_DIRECT on this platform';
-  try {
-    const h = await open(join(dir, 'direct-probe'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT);
-    await h.close();
-    return undefined;
-  } catch (err) {
-    return `the test directory's filesystem refuses O_DIRECT (${(err as Error).message})`;
-  }
 }
 
 t.test('direct I/O: the bytes go to disk past the page cache, and the hash worker takes them from memory', async (t) => {
