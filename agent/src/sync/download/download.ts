@@ -182,6 +182,15 @@ export async function downloadTarget(job: DownloadJob, deps: DownloadDeps = {}):
   }
 }
 
+let bufferedNoted = false;
+
+/** Says once per process that downloads go through the page cache (no O_DIRECT here): slower, and it fills memory. */
+function noteBufferedOnce(log: Pick<Logger, 'info'>, path: string): void {
+  if (bufferedNoted) return;
+  bufferedNoted = true;
+  log.info('download: this platform or filesystem has no direct I/O; downloads are written through the page cache (more CPU per byte)', { path });
+}
+
 /** What downloadAndVerify returns when it rewound hinted bytes that turned out wrong (see rewindHinted). */
 const REWOUND = 'rewound';
 
@@ -191,7 +200,10 @@ const REWOUND = 'rewound';
  */
 async function downloadAndVerify(job: DownloadJob, s: Settings, dispatcher: BodyDispatcher, deps: DownloadDeps): Promise<string> {
   const opened = await openPartial(job, planSegments(job.size, s.segmentBytes, s.maxConnections, MAX_SEGMENT_BYTES, DIRECT_ALIGN), s.directIo);
-  const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress };
+  if (s.directIo && !opened.direct) noteBufferedOnce(s.log, job.partialPath);
+  const onDirectRefused = (err: unknown): void =>
+    s.log.warn('download: the disk refused a direct write; this download goes on through the page cache', { path: job.partialPath, error: describe(err) });
+  const hooks = { checkpointBytes: s.checkpointBytes, hintBytes: s.hintBytes, hintMinMs: 10, rate: deps.rate, onProgress: deps.onProgress, onDirectRefused };
   let t: Transfer;
   try {
     // The hash starts with the transfer: over the prefix already on disk when resuming, then over each write.

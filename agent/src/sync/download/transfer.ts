@@ -30,6 +30,8 @@ export interface TransferHooks {
   onProgress?(doneBytes: number, totalBytes: number): void;
   /** Bytes gathered per segment before one positional writev (default 512 KiB). */
   writeBytes?: number;
+  /** The O_DIRECT handle refused a write (EINVAL): this transfer writes through the page cache from then on. */
+  onDirectRefused?(err: unknown): void;
 }
 
 /** A segment's received bytes on their way to the file, copied into pooled buffers of writeBytes each. */
@@ -319,6 +321,7 @@ export class Transfer {
           if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
           // The filesystem or device wants another alignment than we know: buffered writes from now on.
           this.direct = undefined;
+          this.hooks.onDirectRefused?.(err);
           await writevAll(this.handle, aligned, offset);
         }
       }

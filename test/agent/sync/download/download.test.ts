@@ -1,6 +1,6 @@
 // downloadTarget against a real local origin: plain, segmented, resumed after abort, and every injected fault.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -266,4 +266,25 @@ t.test('direct I/O: the bytes go to disk past the page cache, and the hash worke
   t.ok(origin.requests.length >= 4, 'several 8 MiB segments');
   await expectFile(t, direct.path, file.data);
   await expectFile(t, buffered.path, file.data);
+});
+
+t.test('a filesystem without direct I/O (ramfs): the download goes through the page cache, said once in the log', async (t) => {
+  if (process.getuid?.() !== 0) return t.plan(0, 'needs root to mount a ramfs (CI runs as root)');
+  const mnt = await tempDir(t, 'plugsrv-ramfs-');
+  try {
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    return t.plan(0, `cannot mount a ramfs here (${(err as Error).message.split('\n')[0]})`);
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  t.ok(await noDirectIo(mnt), 'ramfs refuses O_DIRECT');
+  const { file, deps, job } = await setup(t, 5 * MiB + 3);
+  const infos: string[] = [];
+  const log = { info: (msg: string) => void infos.push(msg), warn() {} };
+  const r = await downloadTarget({ ...job, partialPath: join(mnt, 'a.part') }, { ...deps, segmentBytes: MiB, hashWorkerMinBytes: 0, log });
+  await downloadTarget({ ...job, partialPath: join(mnt, 'b.part') }, { ...deps, log });
+  await expectFile(t, r.path, file.data);
+  await expectFile(t, join(mnt, 'b.part'), file.data);
+  const said = infos.filter((m) => m.includes('no direct I/O'));
+  t.equal(said.length, 1, 'said once per process (every other test of this file writes where O_DIRECT works)');
 });
