@@ -12,7 +12,7 @@ const WASM_PAGE = 65536;
 interface WasmGlobal {
   WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: unknown } };
 }
-/** Shared memory is reserved in regions of this many bytes (buffers are carved from a region). */
+/** Shared memory is reserved in regions of this many bytes, or of one buffer when larger (buffers are carved from a region). */
 const REGION_BYTES = 4 * 1024 * 1024;
 
 /** A buffer is aligned shared memory: its bytes can go to disk with O_DIRECT and be read by the hash worker as they are. */
@@ -26,7 +26,7 @@ export function isSharedAligned(buf: Buffer): boolean {
  * make shared memory or `size` is no multiple of the alignment.
  */
 function sharedRegion(size: number): Buffer[] | undefined {
-  if (size % DIRECT_ALIGN !== 0 || size > REGION_BYTES * 4) return undefined;
+  if (size % DIRECT_ALIGN !== 0) return undefined;
   const count = Math.max(1, Math.floor(REGION_BYTES / size));
   const pages = Math.ceil((count * size) / WASM_PAGE);
   let sab: unknown;

@@ -107,7 +107,7 @@ export class WorkerDigester implements Digester {
   private readonly ctl: BigInt64Array;
   private readonly worker: Worker;
   /** Where written buffers are posted for the worker to hash from memory. */
-  private readonly port: MessagePort | undefined;
+  private readonly port: MessagePort;
   /** Buffers posted to the worker and not given back yet, in write order. */
   private held: HeldBuffers[] = [];
   private heldBytes = 0;
@@ -156,7 +156,7 @@ export class WorkerDigester implements Digester {
   wrote(offset: number, chunks: readonly Buffer[], prefix: number, release?: () => void): void {
     this.reclaim();
     const bytes = chunks.reduce((n, c) => n + c.length, 0);
-    if (release && this.port && !this.exited && bytes > 0 && this.heldBytes + bytes <= HOLD_BYTES && chunks.every((c) => c.buffer instanceof SharedArrayBuffer)) {
+    if (release && !this.exited && bytes > 0 && this.heldBytes + bytes <= HOLD_BYTES && chunks.every((c) => c.buffer instanceof SharedArrayBuffer)) {
       // Posted before PREFIX covers them: the worker hashes these bytes from memory instead of reading them back.
       let at = offset;
       const ranges: HeldRanges['ranges'] = chunks.map((c) => {
@@ -240,7 +240,7 @@ export class WorkerDigester implements Digester {
       Atomics.store(this.ctl, Slot.STOP, 1n);
       this.notify();
       if (!this.exited) await this.worker.terminate();
-      this.port?.close();
+      this.port.close();
       this.reclaim(true);
     })();
     return this.closing;

@@ -35,11 +35,14 @@ class Held {
     return h.buf;
   }
 
-  /** Forgets ranges of other epochs and those before `pos`; returns where the next held range of `epoch` starts. */
-  next(pos: number, epoch: number): number {
+  /**
+   * Where the first held range of `epoch` after `pos` starts (a file read stops there); forgets those of older
+   * epochs and those at or before `pos` (the file is read there instead).
+   */
+  nextAfter(pos: number, epoch: number): number {
     let next = Infinity;
     for (const [at, h] of this.byOffset) {
-      if (h.epoch < epoch || at < pos) this.byOffset.delete(at);
+      if (h.epoch < epoch || at <= pos) this.byOffset.delete(at);
       else if (h.epoch === epoch && at < next) next = at;
     }
     return next;
@@ -80,7 +83,7 @@ function run(data: HashWorkerData): void {
         held.drain();
         let bytes = held.take(pos, Number(epoch), prefix);
         if (!bytes) {
-          const until = Math.min(prefix, held.next(pos + 1, Number(epoch)));
+          const until = Math.min(prefix, held.nextAfter(pos, Number(epoch)));
           const n = readSync(fd, buf, 0, Math.min(buf.length, until - pos), pos);
           if (n <= 0) {
             throw Object.assign(new Error(`the partial file ${data.path} ends at byte ${pos}, but ${prefix} bytes of it were written`), { code: 'ESHORT' });

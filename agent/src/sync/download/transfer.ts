@@ -119,8 +119,6 @@ export class Transfer {
   private readonly hints: HintWriter;
   private readonly writeBytes: number;
   private readonly pool: BufferPool;
-  /** A batch cut short (an idle link) is written up to a multiple of this, so the segment's next writes stay aligned. */
-  private readonly align: number;
   /** True once the transfer restarted from byte 0 (its segments no longer match the ones it opened with). */
   restarted = false;
 
@@ -144,7 +142,6 @@ export class Transfer {
     this.done = this.segments.reduce((n, s) => n + s.written - s.start, 0);
     this.writeBytes = Math.max(1, hooks.writeBytes ?? 512 * 1024);
     this.pool = poolOf(this.writeBytes);
-    this.align = direct ? DIRECT_ALIGN : 1;
     this.hints = new HintWriter(sidecarPath(partialPath));
     this.hasher = digester(this.prefix());
   }
@@ -214,7 +211,7 @@ export class Transfer {
     }
     q.bytes += chunk.length;
     if (!q.flushing && q.full.length > 0) this.flush(seg, q, 'full');
-    else if (!q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+    else this.armIdle(seg, q);
     if (q.flushing && q.bytes >= this.writeBytes * QUEUE_BATCHES) return this.waitForRoom(q);
     return undefined;
   }
@@ -254,7 +251,12 @@ export class Transfer {
     q.timer = undefined;
     if (q.error !== undefined || q.bytes === 0) return;
     if (!q.flushing) this.flush(seg, q, 'idle');
-    else q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+    else this.armIdle(seg, q);
+  }
+
+  /** Bytes are queued: unless a timer runs already, they are written after FLUSH_AFTER_MS even if no more come. */
+  private armIdle(seg: LiveSegment, q: WriteQueue): void {
+    q.timer ??= setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
   }
 
   /**
@@ -271,7 +273,9 @@ export class Transfer {
     const chunks = [...owned];
     let bytes = owned.length * this.writeBytes;
     if (mode !== 'full' && q.current && q.fill > 0) {
-      const take = mode === 'all' ? q.fill : q.fill - (q.fill % this.align);
+      // With a direct handle, a batch cut short stops at the alignment, so the segment's next writes stay aligned.
+      const align = this.direct ? DIRECT_ALIGN : 1;
+      const take = mode === 'all' ? q.fill : q.fill - (q.fill % align);
       if (take > 0) {
         const cur = q.current;
         chunks.push(cur.subarray(0, take));
@@ -290,14 +294,14 @@ export class Transfer {
     q.bytes -= bytes;
     if (bytes === 0) {
       this.pool.give(owned);
-      if (q.bytes > 0 && !q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+      if (q.bytes > 0) this.armIdle(seg, q);
       return;
     }
     q.flushing = this.writeAt(seg, chunks, bytes, () => this.pool.give(owned)).then(
       () => {
         q.flushing = undefined;
         if (q.full.length > 0) this.flush(seg, q, 'full');
-        else if (q.bytes > 0 && !q.timer) q.timer = setTimeout(() => this.flushIdle(seg, q), FLUSH_AFTER_MS).unref();
+        else if (q.bytes > 0) this.armIdle(seg, q);
       },
       (err: unknown) => {
         q.flushing = undefined;

@@ -31,6 +31,14 @@ async function garbageFile(dir: string, size: number): Promise<string> {
   return path;
 }
 
+/** A worker digester over a garbage file of `size` bytes in a fresh directory, closed at the test's end. */
+async function garbageWorker(t: { teardown(fn: () => unknown): void }, size: number): Promise<{ path: string; d: WorkerDigester }> {
+  const path = await garbageFile(await tempDir(t), size);
+  const d = new WorkerDigester(path, size, 0);
+  t.teardown(() => d.close());
+  return { path, d };
+}
+
 /** Waits until the worker has hashed `bytes` (the test's own timeout bounds the wait). */
 async function hashed(d: WorkerDigester, bytes: number): Promise<void> {
   while (d.hashedBytes < bytes) {
@@ -52,12 +60,9 @@ async function writeSpan(path: string, data: Buffer, start: number, end: number)
 }
 
 t.test('out-of-order segments: only the contiguous written prefix is read, and the digest is of the final bytes', async (t) => {
-  const dir = await tempDir(t);
   const size = 8 * MiB + 12345;
   const data = randomBytes(size);
-  const path = await garbageFile(dir, size);
-  const d = new WorkerDigester(path, size, 0);
-  t.teardown(() => d.close());
+  const { path, d } = await garbageWorker(t, size);
   const cut = [0, 2 * MiB + 1, 4 * MiB, 6 * MiB + 7, size];
   const done = new Set<number>();
   const prefix = (): number => {
@@ -93,13 +98,10 @@ t.test('resume: the prefix already on disk is hashed from the start, before any 
 });
 
 t.test('restart: bytes already hashed are rewritten; the hash starts over from byte 0', async (t) => {
-  const dir = await tempDir(t);
   const size = 5 * MiB;
   const right = randomBytes(size);
   const wrong = randomBytes(size);
-  const path = await garbageFile(dir, size);
-  const d = new WorkerDigester(path, size, 0);
-  t.teardown(() => d.close());
+  const { path, d } = await garbageWorker(t, size);
   const half = await writeSpan(path, wrong, 0, 3 * MiB);
   d.wrote(0, [half], 3 * MiB);
   await hashed(d, 3 * MiB); // the wrong bytes are in the worker's hash
@@ -222,14 +224,11 @@ function sharedPieces(data: Buffer, piece: number): { pieces: Buffer[]; released
 }
 
 t.test('held buffers: the worker hashes written bytes from memory, and gives each back once it hashed past it', async (t) => {
-  const dir = await tempDir(t);
   const piece = 256 * 1024;
   const size = 4 * MiB + 1000;
   const data = randomBytes(size);
   // The file keeps its garbage: a digest of `data` can only come from the posted buffers.
-  const path = await garbageFile(dir, size);
-  const d = new WorkerDigester(path, size, 0);
-  t.teardown(() => d.close());
+  const { d } = await garbageWorker(t, size);
   const { pieces, released, release } = sharedPieces(data, piece);
   t.ok(pieces.every((p) => isSharedAligned(p)), 'the pool hands out aligned shared memory');
   const second = pieces.slice(8); // [2 MiB, size) written first, out of order: nothing to hash yet
@@ -243,12 +242,9 @@ t.test('held buffers: the worker hashes written bytes from memory, and gives eac
 });
 
 t.test('held buffers: past the bound they are given back at once and the worker reads the file', async (t) => {
-  const dir = await tempDir(t);
   const size = 24 * MiB;
   const data = randomBytes(size);
-  const path = await garbageFile(dir, size);
-  const d = new WorkerDigester(path, size, 0);
-  t.teardown(() => d.close());
+  const { path, d } = await garbageWorker(t, size);
   const { pieces, released, release } = sharedPieces(data, MiB);
   for (let i = 1; i < pieces.length; i++) d.wrote(i * MiB, [pieces[i] as Buffer], 0, release);
   t.equal(released(), 23 - 16, 'the first 16 MiB ahead of the prefix are held, the rest given back at once');
@@ -260,13 +256,10 @@ t.test('held buffers: past the bound they are given back at once and the worker 
 });
 
 t.test('held buffers and restart: the old epoch\'s are given back only once the worker left it', async (t) => {
-  const dir = await tempDir(t);
   const size = 2 * MiB;
   const right = randomBytes(size);
   const wrong = randomBytes(size);
-  const path = await garbageFile(dir, size);
-  const d = new WorkerDigester(path, size, 0);
-  t.teardown(() => d.close());
+  const { d } = await garbageWorker(t, size);
   const old = sharedPieces(wrong, MiB);
   d.wrote(MiB, [old.pieces[1] as Buffer], 0, old.release); // held, never hashed
   d.restart();
